@@ -1,0 +1,154 @@
+//! The command line. Each flag's doc comment is its `--help` text.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::render::{Format, Reader};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (check: the file is up to date)
+  1  check: the file would change
+  2  usage or manifest error, or a value no declared reader can read back exactly
+  3  authentication failed (no token, bad or expired token)
+  4  a secret, key or version is missing, or the token may not read it
+  5  Vault unreachable, sealed, or failing after retries; timeout
+  6  the output file (or .gitignore) could not be written";
+
+/// Turn secrets from Vault or OpenBao KV into a .env file, atomically.
+#[derive(Debug, Parser)]
+#[command(name = "kvenv", version, about, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch every secret and atomically rewrite the output file.
+    Sync(Common),
+    /// Exit 0 if the output file is up to date, 1 if a sync would change it (names only, never values).
+    Check(Common),
+    /// Print the secrets to stdout.
+    Export {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Check the manifest offline and print the plan; no server needed.
+    Validate(Common),
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The manifest.
+    #[arg(short, long, value_name = "PATH", default_value = "secrets.toml")]
+    pub manifest: PathBuf,
+
+    /// Write here instead of the manifest's [output] path (relative to the current directory).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Set a {placeholder} used in the manifest's paths (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+
+    /// Vault address [default: BAO_ADDR, VAULT_ADDR, the manifest, https://127.0.0.1:8200].
+    #[arg(long, value_name = "URL")]
+    pub address: Option<String>,
+
+    /// Vault namespace [default: BAO_NAMESPACE, VAULT_NAMESPACE, the manifest].
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Output format: dotenv, shell or json (export also takes github).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
+
+    /// A program that reads the file (repeatable; replaces the manifest's readers):
+    /// python-dotenv, python-dotenv-raw, node-dotenv, node, docker-compose, dotenvy, godotenv, sh.
+    #[arg(long = "reader", value_name = "NAME", value_parser = parse_reader)]
+    pub readers: Vec<Reader>,
+
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Deadline for the whole run, e.g. 60s, 500ms, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Print nothing but errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Also print one line per variable: name, path, version (never a value).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err("expected NAME=VALUE".into()),
+    }
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::parse(s).ok_or_else(|| "expected dotenv, shell, json or github".into())
+}
+
+fn parse_reader(s: &str) -> Result<Reader, String> {
+    Reader::parse(s).ok_or_else(|| {
+        format!(
+            "expected one of {}",
+            Reader::ALL.map(|r| r.name()).join(", ")
+        )
+    })
+}
+
+/// `60s`, `500ms`, `2m`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 60s, 500ms or 2m"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("{s:?} is not a duration such as 60s, 500ms or 2m")),
+    };
+    if !(secs > 0.0 && secs < 86_400.0) {
+        return Err("the timeout must be more than 0 and less than a day".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("60s").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("1h").is_err());
+        assert!(parse_duration("abc").is_err());
+    }
+}

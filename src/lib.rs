@@ -1,0 +1,20 @@
+//! kvenv: secrets from Vault or OpenBao KV into a `.env` file, atomically.
+//!
+//! The data flows one way, one module per stage:
+//! [`manifest`] (secrets.toml as written) → [`plan`] (checked, placeholders filled) →
+//! [`fetch`] (one read per secret, concurrently, through [`vault`]) → [`render`] (bytes in the
+//! chosen format, refusing values a reader would misread) → [`write`] (atomic replace, mode 0600)
+//! and [`gitignore`]. [`commands`] strings the stages together for each subcommand.
+
+pub mod cli;
+pub mod commands;
+pub mod diff;
+pub mod error;
+pub mod fetch;
+pub mod gitignore;
+pub mod manifest;
+pub mod plan;
+pub mod render;
+pub mod secret;
+pub mod vault;
+pub mod write;

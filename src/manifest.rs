@@ -1,0 +1,241 @@
+//! `secrets.toml` as written: the raw, deserialised manifest.
+//!
+//! This module only reads TOML into typed sections and remembers where each entry stands, so
+//! that every later error can name the file and line. It checks the shape (unknown fields,
+//! wrong types) through serde; the meaning (names, paths, placeholders, versions) is checked when
+//! the manifest becomes a [`crate::plan::Plan`]. The `[secrets]` entries are kept as raw TOML
+//! values in document order: the three forms they can take are easier to explain in an error
+//! when interpreted by hand than through an untagged serde enum ("data did not match any
+//! variant" helps nobody).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+use crate::error::ManifestError;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    #[serde(default)]
+    pub vault: VaultSection,
+    #[serde(default)]
+    pub vars: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub output: OutputSection,
+    #[serde(default)]
+    pub secrets: Entries,
+}
+
+/// `[vault]`: where the server is and how to talk to it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultSection {
+    pub address: Option<String>,
+    pub namespace: Option<String>,
+    /// Mount path → KV version, e.g. `{ kv = 1, secret = 2 }`.
+    #[serde(default)]
+    pub kv_version: BTreeMap<String, Spanned<i64>>,
+    pub auth: Option<Spanned<AuthSection>>,
+}
+
+/// The auth methods kvenv knows by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMethod {
+    #[default]
+    Token,
+    Approle,
+    Jwt,
+    GithubActions,
+    Kubernetes,
+    Userpass,
+}
+
+impl AuthMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Token => "token",
+            AuthMethod::Approle => "approle",
+            AuthMethod::Jwt => "jwt",
+            AuthMethod::GithubActions => "github-actions",
+            AuthMethod::Kubernetes => "kubernetes",
+            AuthMethod::Userpass => "userpass",
+        }
+    }
+}
+
+/// Where a credential comes from. Never the credential itself: the manifest is committed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Credential {
+    Env(String),
+    File(PathBuf),
+}
+
+/// `[vault.auth]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    #[serde(default)]
+    pub method: AuthMethod,
+    pub mount: Option<String>,
+    pub namespace: Option<String>,
+    pub token: Option<Credential>,
+    pub role_id: Option<Credential>,
+    pub secret_id: Option<Credential>,
+    pub role: Option<String>,
+    pub jwt: Option<Credential>,
+    pub audience: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Credential>,
+    pub keep_token: Option<bool>,
+}
+
+/// `[output]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    pub path: Option<Spanned<String>>,
+    pub format: Option<Spanned<String>>,
+    pub readers: Option<Spanned<Vec<String>>>,
+    pub gitignore: Option<bool>,
+    pub mode: Option<Spanned<String>>,
+    pub export: Option<bool>,
+}
+
+/// One `[secrets]` line: the name as written and its raw value.
+#[derive(Debug)]
+pub struct RawEntry {
+    pub name: Spanned<String>,
+    pub value: Spanned<toml::Value>,
+}
+
+/// `[secrets]` in document order (the order the file is written in).
+#[derive(Debug, Default)]
+pub struct Entries(pub Vec<RawEntry>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of NAME = \"path\" entries")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((name, value)) = map.next_entry()? {
+                    entries.push(RawEntry { name, value });
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(EntriesVisitor)
+    }
+}
+
+/// The manifest's text and where it came from, kept to turn byte offsets into line numbers.
+#[derive(Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl Source {
+    pub fn read(path: &Path) -> Result<Source, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ManifestError::Read {
+            path: path.to_owned(),
+            reason: crate::error::io_reason(&e),
+        })?;
+        Ok(Source {
+            path: path.to_owned(),
+            text,
+        })
+    }
+
+    /// The 1-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    /// Parse the text. A TOML or shape error becomes one line: `file:line: message`.
+    pub fn parse(&self) -> Result<Manifest, ManifestError> {
+        toml::from_str(&self.text).map_err(|e| {
+            // `toml`'s Display draws a multi-line snippet of the file; kvenv's errors are one
+            // line, so it takes the bare message and the span.
+            let message = e.message().trim().replace('\n', " ");
+            ManifestError::Invalid {
+                file: self.path.clone(),
+                line: e.span().map(|s| self.line_of(s.start)),
+                message,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, String> {
+        let src = Source {
+            path: "secrets.toml".into(),
+            text: text.into(),
+        };
+        src.parse().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn entries_keep_document_order() {
+        let m = parse("[secrets]\nZ = \"kv/z\"\nA = \"kv/a\"\nM = { path = \"kv/m\" }\n").unwrap();
+        let names: Vec<_> = m
+            .secrets
+            .0
+            .iter()
+            .map(|e| e.name.get_ref().as_str())
+            .collect();
+        assert_eq!(names, ["Z", "A", "M"]);
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_a_line() {
+        let err = parse("[vault]\naddress = \"http://x\"\nadress = \"y\"\n").unwrap_err();
+        assert!(
+            err.starts_with("secrets.toml:3: unknown field `adress`"),
+            "{err}"
+        );
+        let err = parse("[outputs]\npath = \".env\"\n").unwrap_err();
+        assert!(
+            err.starts_with("secrets.toml:1: unknown field `outputs`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn credentials_are_references_not_values() {
+        let m = parse("[vault.auth]\nmethod = \"approle\"\nrole_id = { env = \"RID\" }\nsecret_id = { file = \"/run/s\" }\n").unwrap();
+        let auth = m.vault.auth.unwrap().into_inner();
+        assert_eq!(auth.method, AuthMethod::Approle);
+        assert_eq!(auth.role_id, Some(Credential::Env("RID".into())));
+        assert_eq!(auth.secret_id, Some(Credential::File("/run/s".into())));
+        assert!(parse("[vault.auth]\nmethod = \"approle\"\nrole_id = \"literal\"\n").is_err());
+        assert!(parse("[vault.auth]\nmethod = \"magic\"\n").is_err());
+    }
+
+    #[test]
+    fn syntax_errors_are_one_line() {
+        let err = parse("[secrets]\nA = \n").unwrap_err();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(err.starts_with("secrets.toml:2: "), "{err}");
+    }
+}

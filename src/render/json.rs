@@ -1,0 +1,35 @@
+//! One JSON object, `{"NAME": "value", ...}`, in manifest order: exact for every value.
+
+use crate::secret::Var;
+
+pub fn render(vars: &[Var]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = vars
+        .iter()
+        .map(|v| {
+            (
+                v.name.clone(),
+                serde_json::Value::String(v.value.expose().to_owned()),
+            )
+        })
+        .collect();
+    let mut out = serde_json::to_string_pretty(&map).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    #[test]
+    fn object() {
+        let v = Var {
+            name: "A".into(),
+            value: Secret::new("q\"\n"),
+            path: "p".into(),
+            version: None,
+        };
+        assert_eq!(render(&[v]), "{\n  \"A\": \"q\\\"\\n\"\n}\n");
+    }
+}

@@ -1,0 +1,94 @@
+//! Talking to Vault or OpenBao: the HTTP client ([`client`]), how kvenv gets a token
+//! ([`auth`]), and the KV engine's mounts and reads ([`kv`]).
+//!
+//! Nothing here knows about the manifest or files. Errors say what the server answered and what
+//! to do about it, but never carry the token or a secret value: the token lives in a header value
+//! marked sensitive, and response bodies are parsed into values that only [`kv`] hands on.
+
+pub mod auth;
+pub mod client;
+pub mod kv;
+
+use thiserror::Error;
+
+use crate::error::code;
+
+pub use client::Client;
+
+/// A failed conversation with the server.
+#[derive(Debug, Error)]
+pub enum VaultError {
+    #[error("invalid Vault address {address:?}: {reason}")]
+    InvalidAddress { address: String, reason: String },
+    #[error(
+        "auth method \"{method}\" is not supported by this version of kvenv; use method = \"token\""
+    )]
+    UnsupportedAuth { method: &'static str },
+    #[error(
+        "no Vault token: set VAULT_TOKEN (or BAO_TOKEN), or run `bao login` / `vault login` to write ~/.vault-token"
+    )]
+    NoToken,
+    #[error(
+        "the Vault token from {source_name} contains characters that cannot be sent in an HTTP header"
+    )]
+    BadTokenHeader { source_name: String },
+    #[error("cannot read the Vault token file {path}: {reason}")]
+    TokenFile { path: String, reason: String },
+    #[error(
+        "Vault refused the token (permission denied, also on auth/token/lookup-self): it is invalid, expired or revoked; get a new one"
+    )]
+    TokenRejected,
+    #[error("permission denied: the token's policies do not allow `read` on {api_path}")]
+    Forbidden { api_path: String },
+    #[error(
+        "permission denied looking up its mount: no such mount, or the token's policies grant nothing under it (if only detection is refused, declare the mount: [vault] kv_version = {{ \"<mount>\" = 2 }})"
+    )]
+    NoMountAccess,
+    #[error("no such mount (Vault: {message})")]
+    NoMount { message: String },
+    #[error("mount {mount} is a {kind:?} secrets engine, not KV")]
+    NotKv { mount: String, kind: String },
+    #[error(
+        "mount {mount} is KV v2 but the manifest declares kv_version = 1 for it; set it to 2 or remove it"
+    )]
+    DeclaredV1IsV2 { mount: String },
+    #[error(
+        "namespace not found (Vault: {message}); check [vault] namespace, --namespace or VAULT_NAMESPACE"
+    )]
+    NamespaceNotFound { message: String },
+    #[error("Vault at {address} is sealed; unseal it (`bao operator unseal`) and run again")]
+    Sealed { address: String },
+    #[error("cannot reach Vault at {address}: {reason}")]
+    Unreachable { address: String, reason: String },
+    #[error("Vault answered HTTP {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Server { status: u16, message: String },
+    #[error(
+        "Vault redirected to {location}, another scheme, host or port; kvenv does not send the token there"
+    )]
+    Redirect { location: String },
+    #[error("unexpected answer from Vault: {reason}")]
+    BadResponse { reason: String },
+    #[error("no answer from Vault within {seconds}s; raise --timeout or check the server")]
+    Timeout { seconds: f64 },
+}
+
+impl VaultError {
+    pub fn exit_code(&self) -> u8 {
+        use VaultError::*;
+        match self {
+            InvalidAddress { .. } | UnsupportedAuth { .. } | DeclaredV1IsV2 { .. } => code::USAGE,
+            NoToken | BadTokenHeader { .. } | TokenFile { .. } | TokenRejected => code::AUTH,
+            Forbidden { .. }
+            | NoMountAccess
+            | NoMount { .. }
+            | NotKv { .. }
+            | NamespaceNotFound { .. } => code::MISSING,
+            Sealed { .. }
+            | Unreachable { .. }
+            | Server { .. }
+            | Redirect { .. }
+            | BadResponse { .. }
+            | Timeout { .. } => code::UNAVAILABLE,
+        }
+    }
+}
