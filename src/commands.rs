@@ -173,8 +173,16 @@ fn sync(c: &Common) -> Result<u8, Error> {
     let changes = diff(old.as_deref(), plan.output.format, &fetched.vars);
     let outcome = write::write_atomic(path, &bytes, plan.output.mode)?;
     if plan.output.gitignore {
-        if let gitignore::Outcome::Added(file) = gitignore::ensure_ignored(path)? {
-            ui.info(&format!("added /{} to {}", file_name(path), file.display()));
+        if let gitignore::Outcome::Added(_) = gitignore::ensure_ignored(path)? {
+            let shown = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.join(".gitignore"),
+                _ => PathBuf::from(".gitignore"),
+            };
+            ui.info(&format!(
+                "added /{} to {}",
+                file_name(path),
+                shown.display()
+            ));
         }
         if gitignore::tracked_by_git(path) == Some(true) {
             ui.warn(&format!(

@@ -176,7 +176,7 @@ pub async fn fetch(
             Some(Err(err)) => {
                 return Err(FetchError::Vault {
                     at: At::of(e),
-                    source: clone_error(err),
+                    source: err.clone(),
                 });
             }
             Some(Ok(m)) if m.version == KvVersion::V1 && e.version.is_some() => {
@@ -217,39 +217,6 @@ fn unreachable_mount() -> Mount {
     }
 }
 
-/// Errors are reported once per entry, but one failed lookup can concern several entries.
-fn clone_error(e: &VaultError) -> VaultError {
-    use VaultError::*;
-    match e {
-        NoMountAccess => NoMountAccess,
-        TokenRejected => TokenRejected,
-        NotKv { mount, kind } => NotKv {
-            mount: mount.clone(),
-            kind: kind.clone(),
-        },
-        NamespaceNotFound { message } => NamespaceNotFound {
-            message: message.clone(),
-        },
-        Sealed { address } => Sealed {
-            address: address.clone(),
-        },
-        Unreachable { address, reason } => Unreachable {
-            address: address.clone(),
-            reason: reason.clone(),
-        },
-        Server { status, message } => Server {
-            status: *status,
-            message: message.clone(),
-        },
-        Redirect { location } => Redirect {
-            location: location.clone(),
-        },
-        other => BadResponse {
-            reason: other.to_string(),
-        },
-    }
-}
-
 /// Map every path to its mount: declared ones first, then one lookup per first segment, and
 /// more rounds only for paths the answers did not cover.
 async fn resolve_mounts<'p>(
@@ -279,7 +246,7 @@ async fn resolve_mounts<'p>(
         let probes: Vec<&str> = pending
             .iter()
             .copied()
-            .filter(|p| firsts.insert(p.split('/').next().unwrap_or(p)))
+            .filter(|p| firsts.insert(first_segment(p)))
             .collect();
         let answers: Vec<(&str, Result<Mount, VaultError>)> = futures_util::stream::iter(
             probes
@@ -314,13 +281,22 @@ async fn resolve_mounts<'p>(
                     pending.retain(|p| !covers(p));
                 }
                 Err(e) => {
-                    resolved.insert(probe, Err(e));
-                    pending.retain(|p| *p != probe);
+                    // The same lookup for the rest of the group would fail the same way
+                    // (unreachable, sealed, bad token), so it fails them all.
+                    let group = first_segment(probe);
+                    for p in pending.iter().filter(|p| first_segment(p) == group) {
+                        resolved.insert(p, Err(e.clone()));
+                    }
+                    pending.retain(|p| first_segment(p) != group);
                 }
             }
         }
     }
     resolved
+}
+
+fn first_segment(path: &str) -> &str {
+    path.split('/').next().unwrap_or(path)
 }
 
 /// Turn the reads into variables, applying keys, imports, defaults and optionality.

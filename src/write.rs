@@ -83,7 +83,7 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<Outcome, W
     {
         return Err(WriteError {
             path: path.to_owned(),
-            reason: "it is a directory".into(),
+            reason: "is a directory".into(),
         });
     }
     if read_existing(&target)?.as_deref() == Some(content) {
@@ -181,6 +181,6 @@ mod tests {
     fn a_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let err = write_atomic(dir.path(), b"x", 0o600).unwrap_err();
-        assert_eq!(err.reason, "it is a directory");
+        assert_eq!(err.reason, "is a directory");
     }
 }

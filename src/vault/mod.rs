@@ -16,7 +16,7 @@ use crate::error::code;
 pub use client::Client;
 
 /// A failed conversation with the server.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum VaultError {
     #[error("invalid Vault address {address:?}: {reason}")]
     InvalidAddress { address: String, reason: String },

@@ -1,2 +1,14 @@
-#[test]
-fn t() {}
+//! Integration tests: the real `kvenv` binary against a real OpenBao server, one file per
+//! feature, all through the builder in `test.rs`.
+
+mod server;
+mod test;
+
+mod check;
+mod errors;
+mod export;
+mod gitignore;
+mod kv;
+mod seed;
+mod sync;
+mod validate;

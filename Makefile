@@ -1,0 +1,10 @@
+# The two commands a newcomer needs (see README.md).
+.PHONY: demo test
+
+# Start OpenBao on loopback, seed the example secrets, run `kvenv sync`, show .env, stop.
+demo:
+	scripts/demo
+
+# Install the test tools into .build/ and run every test.
+test:
+	scripts/test

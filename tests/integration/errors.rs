@@ -1,0 +1,277 @@
+//! Every way a run can fail: the exit code, one clear line naming the entry, and the previous
+//! file left byte-for-byte. The values written to the server contain "CANARY", and the builder
+//! checks on every run that no value and no token reaches stdout or stderr.
+
+use std::io::Read;
+use std::net::TcpListener;
+
+use serde_json::json;
+
+use crate::seed::OwnServer;
+use crate::server::{ROOT_TOKEN, free_port, server};
+use crate::test::Test;
+
+const OLD: &str = "OLD='previous file, must survive'\n";
+
+/// A test with a KV v1 mount `kv`, a canary secret and an existing .env.
+fn with_old_file() -> Test {
+    Test::new()
+        .kv1("kv")
+        .secret(
+            "kv/app",
+            json!({"A": "CANARY-value-a", "B": "CANARY-value-b"}),
+        )
+        .write(".env", OLD)
+}
+
+#[test]
+fn malformed_manifest() {
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\nB = \n")
+        .args(["sync"])
+        .status(2)
+        .stderr(
+            "kvenv: error: secrets.toml:3: string values must be quoted, expected literal string\n",
+        )
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn missing_manifest() {
+    with_old_file()
+        .args(["sync"])
+        .status(2)
+        .stderr("kvenv: error: cannot read manifest secrets.toml: no such file or directory\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn unknown_field() {
+    with_old_file()
+        .manifest("[output]\npath = \".env\"\nmod = \"0600\"\n[secrets]\nA = \"@/kv/app\"\n")
+        .args(["sync"])
+        .status(2)
+        .stderr("kvenv: error: secrets.toml:3: unknown field `mod`, expected one of `path`, `format`, `readers`, `gitignore`, `mode`, `export`\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn undefined_placeholder() {
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/{env}/app\"\n")
+        .args(["sync"])
+        .status(2)
+        .stderr("kvenv: error: secrets.toml:2: A: {env} is not defined; add it to [vars] or pass --var env=VALUE\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn no_token() {
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\n")
+        .env_remove("VAULT_TOKEN")
+        .args(["sync"])
+        .status(3)
+        .stderr("kvenv: error: no Vault token: set VAULT_TOKEN (or BAO_TOKEN), or run `bao login` / `vault login` to write ~/.vault-token\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn token_from_the_token_file() {
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\n")
+        .env_remove("VAULT_TOKEN")
+        .write(".vault-token", &format!("{ROOT_TOKEN}\n"))
+        .args(["sync", "-q"])
+        .stderr("")
+        .run();
+}
+
+#[test]
+fn wrong_token() {
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\n")
+        .env("VAULT_TOKEN", "s.CANARYnotavalidtoken000")
+        .args(["sync"])
+        .status(3)
+        .stderr("kvenv: error: A (secrets.toml:2): @/kv/app: Vault refused the token (permission denied, also on auth/token/lookup-self): it is invalid, expired or revoked; get a new one\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn missing_secret() {
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\nC = \"@/kv/nope\"\n")
+        .args(["sync"])
+        .status(4)
+        .stderr("kvenv: error: C (secrets.toml:3): @/kv/nope: no secret there; create it, or mark the entry optional = true\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn missing_key_lists_the_keys_never_the_values() {
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app#a\"\n")
+        .args(["sync"])
+        .status(4)
+        .stderr("kvenv: error: A (secrets.toml:2): @/kv/app: no key \"a\" in the secret (its keys: A, B); fix the key, or mark the entry optional = true\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn forbidden_path() {
+    let t = with_old_file().secret("kv/other", json!({"X": "CANARY-forbidden"}));
+    let prefix = t.prefix.clone();
+    let policy = format!("path \"{prefix}/kv/app\" {{ capabilities = [\"read\"] }}");
+    server().ok(
+        "PUT",
+        &format!("sys/policies/acl/{prefix}"),
+        Some(json!({"policy": policy})),
+    );
+    let token = server().ok(
+        "POST",
+        "auth/token/create",
+        Some(json!({"policies": [prefix]})),
+    );
+    let token = token["auth"]["client_token"].as_str().unwrap().to_owned();
+    t.manifest("[secrets]\nA = \"@/kv/app\"\nX = \"@/kv/other\"\n")
+        .env("VAULT_TOKEN", &token)
+        .args(["sync"])
+        .status(4)
+        .stderr("kvenv: error: X (secrets.toml:3): @/kv/other: permission denied: the token's policies do not allow `read` on @/kv/other\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn no_such_mount() {
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/nomount/app\"\n")
+        .args(["sync"])
+        .status(4)
+        .stderr("kvenv: error: A (secrets.toml:2): @/nomount/app: permission denied looking up its mount: no such mount, or the token's policies grant nothing under it (if only detection is refused, declare the mount: [vault] kv_version = { \"<mount>\" = 2 })\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn unreachable_server() {
+    let addr = format!("http://127.0.0.1:{}", free_port());
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\n")
+        .env("VAULT_ADDR", &addr)
+        .args(["sync"])
+        .status(5)
+        .stderr(&format!("kvenv: error: A (secrets.toml:2): @/kv/app: cannot reach Vault at {addr}: connection refused\n"))
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn sealed_server() {
+    let own = OwnServer::start();
+    assert_eq!(own.api("PUT", "sys/seal", json!({})), 204);
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\n")
+        .env("VAULT_ADDR", &own.addr)
+        .args(["sync"])
+        .status(5)
+        .stderr(&format!("kvenv: error: A (secrets.toml:2): @/kv/app: Vault at {} is sealed; unseal it (`bao operator unseal`) and run again\n", own.addr))
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn a_server_that_never_answers_hits_the_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let hold = std::thread::spawn(move || {
+        // Accept, read the request, never answer; hold the socket until the client leaves.
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut buf = [0u8; 4096];
+            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+        }
+    });
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\n")
+        .env("VAULT_ADDR", &addr)
+        .args(["sync", "--timeout", "1s"])
+        .status(5)
+        .stderr(
+            "kvenv: error: no answer from Vault within 1s; raise --timeout or check the server\n",
+        )
+        .file(".env", OLD)
+        .run();
+    hold.join().unwrap();
+}
+
+#[test]
+fn a_value_no_reader_can_carry_is_refused() {
+    with_old_file()
+        .secret("kv/tpl", json!({"T": "CANARY ${HOME} template"}))
+        .manifest("[secrets]\nA = \"@/kv/app\"\nT = \"@/kv/tpl\"\n")
+        .args(["sync"])
+        .status(2)
+        .stderr("kvenv: error: T (from @/kv/tpl): python-dotenv would not read the value back exactly (python-dotenv: it expands ${...} in every value, even in single quotes); if the app loads the file with interpolate=False, declare the reader python-dotenv-raw instead\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn a_value_sh_would_execute_is_refused() {
+    with_old_file()
+        .secret("kv/cmd", json!({"C": "it's $(CANARY-cmd)"}))
+        .manifest("[secrets]\nC = \"@/kv/cmd\"\n")
+        .args(["sync"])
+        .status(2)
+        .stderr_contains("sh: it would run ` and $( as commands")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn the_output_is_a_directory() {
+    with_old_file()
+        .manifest("[output]\npath = \"out\"\n[secrets]\nA = \"@/kv/app\"\n")
+        .write("out/.keep", "")
+        .args(["sync"])
+        .status(6)
+        .stderr("kvenv: error: cannot write out: is a directory\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn the_output_folder_is_missing() {
+    with_old_file()
+        .manifest("[output]\npath = \"missing/.env\"\n[secrets]\nA = \"@/kv/app\"\n")
+        .args(["sync"])
+        .status(6)
+        .stderr("kvenv: error: cannot write missing/.env: no such file or directory\n")
+        .file(".env", OLD)
+        .run();
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    with_old_file()
+        .args(["sync", "--concurrency", "0"])
+        .status(2)
+        .stderr_contains("invalid value '0' for '--concurrency <N>'")
+        .file(".env", OLD)
+        .run();
+    with_old_file()
+        .args(["sync", "--format", "github"])
+        .manifest("[secrets]\nA = \"@/kv/app\"\n")
+        .status(2)
+        .stderr("kvenv: error: --format github is for `kvenv export` only\n")
+        .run();
+}

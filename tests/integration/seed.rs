@@ -1,0 +1,227 @@
+//! The seed scenario end to end: the repository's own `secrets.toml`, a KV v1 mount `kv`, eight
+//! variables read back by python-dotenv; a second run does nothing; with the server stopped the
+//! run fails with exit 5 and the file is untouched.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::server::{ROOT_TOKEN, bao_binary, free_port};
+use crate::test::{Test, mode};
+
+/// The Python with python-dotenv installed by `scripts/setup`, or `KVENV_TEST_PYTHON`.
+pub fn python() -> String {
+    std::env::var("KVENV_TEST_PYTHON").unwrap_or_else(|_| {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".build/venv/bin/python");
+        assert!(
+            p.exists(),
+            "python-dotenv's Python is missing: run `scripts/setup`, or set KVENV_TEST_PYTHON"
+        );
+        p.display().to_string()
+    })
+}
+
+/// The file as python-dotenv (default settings, as Flask loads it) reads it.
+pub fn python_dotenv(path: &Path) -> Value {
+    let out = Command::new(python())
+        .args([
+            "-c",
+            "import json, sys\nfrom dotenv import dotenv_values\nprint(json.dumps(dotenv_values(sys.argv[1])))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python-dotenv failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A dev server of its own, for the tests that stop or seal one.
+pub struct OwnServer {
+    pub addr: String,
+    child: std::process::Child,
+}
+
+impl OwnServer {
+    pub fn start() -> OwnServer {
+        let port = free_port();
+        let home = tempfile::tempdir().unwrap();
+        let child = Command::new(bao_binary())
+            .args(["server", "-dev", "-dev-no-store-token"])
+            .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .env("HOME", home.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr = format!("http://127.0.0.1:{port}");
+        let http = reqwest::blocking::Client::new();
+        for _ in 0..300 {
+            if http
+                .get(format!("{addr}/v1/sys/health"))
+                .send()
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return OwnServer { addr, child };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the extra OpenBao server did not start");
+    }
+
+    pub fn api(&self, method: &str, path: &str, body: Value) -> u16 {
+        reqwest::blocking::Client::new()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}/v1/{path}", self.addr),
+            )
+            .header("X-Vault-Token", ROOT_TOKEN)
+            .json(&body)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+const EXPECTED: [(&str, &str); 8] = [
+    ("FLASK_APP", "app.py"),
+    ("FLASK_ENV", "development"),
+    ("SECRET_KEY", "dev-only-3f9c2b7e#not$for=prod"),
+    ("POSTGRES_HOST", "localhost"),
+    ("POSTGRES_DB", "flask"),
+    ("POSTGRES_PORT", "5432"),
+    ("POSTGRES_USER", "flask"),
+    ("POSTGRES_PASSWORD", "p@ss \"w0rd\" with spaces & $igns"),
+];
+
+#[test]
+fn seed_scenario_end_to_end() {
+    let mut server = OwnServer::start();
+    assert_eq!(
+        server.api(
+            "POST",
+            "sys/mounts/kv",
+            json!({"type": "kv", "options": {"version": "1"}})
+        ),
+        204
+    );
+    let names = [
+        "flask_app",
+        "flask_environment",
+        "secret_key",
+        "postgres_host",
+        "postgres_db",
+        "postgres_port",
+        "postgres_user",
+        "postgres_password",
+    ];
+    for ((var, value), name) in EXPECTED.iter().zip(names) {
+        let status = server.api(
+            "POST",
+            &format!("kv/vault-secret-management/local/{name}"),
+            json!({ *var: value }),
+        );
+        assert_eq!(status, 204);
+    }
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets.toml"))
+            .unwrap();
+
+    let ran = Test::new()
+        .write("secrets.toml", &manifest)
+        .env("VAULT_ADDR", &server.addr)
+        .args(["sync"])
+        .stderr("kvenv: added /.env to .gitignore\nkvenv: wrote .env (8 variables from 8 secrets, 8 changed) in X ms\n")
+        .file(".gitignore", "/.env\n")
+        .run();
+    let env = ran.path(".env");
+    assert_eq!(mode(&env), 0o600);
+    let parsed = python_dotenv(&env);
+    let want: serde_json::Map<String, Value> = EXPECTED
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    assert_eq!(parsed, Value::Object(want));
+    let before = std::fs::metadata(&env).unwrap();
+    let content = ran.read(".env");
+
+    // A second run finds nothing to do and leaves the file alone (same inode, same mtime).
+    let ran = rerun(
+        ran,
+        &server.addr,
+        &["sync"],
+        0,
+        "kvenv: .env is up to date\n",
+    );
+    let after = std::fs::metadata(ran.path(".env")).unwrap();
+    assert_eq!(
+        (before.ino(), before.mtime_nsec()),
+        (after.ino(), after.mtime_nsec())
+    );
+
+    // The server goes away: exit 5, the file is byte-for-byte what it was.
+    server.stop();
+    let ran = rerun(ran, &server.addr, &["sync", "--timeout", "10s"], 5, "");
+    assert!(
+        ran.stderr.starts_with("kvenv: error: FLASK_APP (secrets.toml:18): kv/vault-secret-management/local/flask_app: cannot reach Vault at http://127.0.0.1:"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.ends_with(": connection refused\n"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(ran.read(".env"), content);
+}
+
+/// Run kvenv again in the folder of an earlier run.
+fn rerun(
+    ran: crate::test::Ran,
+    addr: &str,
+    args: &[&str],
+    status: i32,
+    stderr: &str,
+) -> crate::test::Ran {
+    let out = Command::new(env!("CARGO_BIN_EXE_kvenv"))
+        .args(args)
+        .current_dir(ran.dir.path())
+        .env_clear()
+        .env("HOME", ran.dir.path())
+        .env("VAULT_ADDR", addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(status), "{err}");
+    if !stderr.is_empty() {
+        assert_eq!(err, stderr);
+    }
+    crate::test::Ran {
+        dir: ran.dir,
+        prefix: ran.prefix,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: err,
+    }
+}
