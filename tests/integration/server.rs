@@ -138,12 +138,26 @@ fn start() -> Server {
 impl Server {
     /// Call the HTTP API as root; panics on a transport error.
     pub fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.api_in(None, method, path, body)
+    }
+
+    /// [`Server::api`] in a namespace.
+    pub fn api_in(
+        &self,
+        namespace: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let url = format!("{}/v1/{path}", self.addr);
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self
             .http
             .request(method, url)
             .header("X-Vault-Token", ROOT_TOKEN);
+        if let Some(ns) = namespace {
+            req = req.header("X-Vault-Namespace", ns);
+        }
         if let Some(b) = body {
             req = req.json(&b);
         }
