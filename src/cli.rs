@@ -63,6 +63,30 @@ pub struct Common {
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
 
+    /// A PEM file of CA certificates to trust [default: BAO_CACERT, VAULT_CACERT, [vault.tls]].
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// A folder of PEM CA certificates [default: BAO_CAPATH, VAULT_CAPATH, [vault.tls]].
+    #[arg(long, value_name = "DIR")]
+    pub ca_path: Option<PathBuf>,
+
+    /// Client certificate for mutual TLS [default: BAO_CLIENT_CERT, VAULT_CLIENT_CERT].
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+
+    /// Client key for mutual TLS [default: BAO_CLIENT_KEY, VAULT_CLIENT_KEY].
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+
+    /// The name expected on the server's certificate [default: VAULT_TLS_SERVER_NAME].
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+
+    /// Do not verify the server's certificate (insecure; warned about on every run).
+    #[arg(long)]
+    pub tls_skip_verify: bool,
+
     /// Output format: dotenv, shell or json (export also takes github).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format: Option<Format>,

@@ -11,6 +11,7 @@ use crate::error::{Error, code};
 use crate::fetch::{self, FetchError, Fetched};
 use crate::plan::{OnMissing, Overrides, Plan, Target};
 use crate::render::{self, Format};
+use crate::vault::client::Tls;
 use crate::vault::{Client, VaultError, auth};
 use crate::write::{self, Outcome};
 use crate::{gitignore, render::Options};
@@ -68,8 +69,9 @@ fn load(c: &Common, allow_github: bool) -> Result<Plan, Error> {
     Ok(Plan::load(&c.manifest, &overrides)?)
 }
 
-/// Fetch everything the plan names within the deadline, on a single-threaded runtime: the work
-/// is waiting on the network, and one thread starts faster than a pool.
+/// Log in if the manifest says so, fetch everything the plan names within the deadline, and
+/// revoke a token obtained by login, whatever happened. It runs on a single-threaded runtime:
+/// the work is waiting on the network, and one thread starts faster than a pool.
 fn fetch_all(plan: &Plan, c: &Common, ui: &Ui) -> Result<Fetched, Error> {
     let env = auth::process_env;
     let address = auth::address(c.address.as_deref(), plan.vault.address.as_deref(), &env);
@@ -78,24 +80,59 @@ fn fetch_all(plan: &Plan, c: &Common, ui: &Ui) -> Result<Fetched, Error> {
         plan.vault.namespace.as_deref(),
         &env,
     );
-    let token = auth::token(&plan.vault.auth, &env)?;
-    let client = Client::new(&address, &token, namespace.as_deref())?;
-    drop(token);
+    let flags = Tls {
+        ca_cert: c.ca_cert.clone(),
+        ca_path: c.ca_path.clone(),
+        client_cert: c.client_cert.clone(),
+        client_key: c.client_key.clone(),
+        server_name: c.tls_server_name.clone(),
+        skip_verify: c.tls_skip_verify,
+    };
+    let tls = auth::tls(&flags, plan.vault.tls.as_ref(), plan.manifest_dir(), &env);
+    if tls.skip_verify && address.starts_with("https:") {
+        ui.warn("TLS certificate verification is off (skip_verify): anyone on the path can read the secrets");
+    }
+    let client = Client::new(&address, namespace.as_deref(), &tls)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     let deadline = c.timeout;
-    let fetched = runtime.block_on(async {
-        match tokio::time::timeout(deadline, fetch::fetch(plan, &client, c.concurrency.into()))
-            .await
+    let timed_out = || {
+        FetchError::Timeout(VaultError::Timeout {
+            seconds: deadline.as_secs_f64(),
+        })
+    };
+    let fetched: Result<Fetched, Error> = runtime.block_on(async {
+        let started = tokio::time::Instant::now();
+        let revoke = match tokio::time::timeout(
+            deadline,
+            auth::authenticate(&client, &plan.vault.auth, plan.manifest_dir(), &env),
+        )
+        .await
         {
-            Ok(result) => result,
-            Err(_) => Err(FetchError::Timeout(VaultError::Timeout {
-                seconds: deadline.as_secs_f64(),
-            })),
+            Ok(result) => result?,
+            Err(_) => return Err(timed_out().into()),
+        };
+        let left = deadline.saturating_sub(started.elapsed());
+        let result =
+            match tokio::time::timeout(left, fetch::fetch(plan, &client, c.concurrency.into()))
+                .await
+            {
+                Ok(result) => result.map_err(Error::from),
+                Err(_) => Err(timed_out().into()),
+            };
+        if revoke {
+            // Best effort, briefly: the run's outcome is already decided.
+            match tokio::time::timeout(Duration::from_secs(5), auth::revoke(&client)).await {
+                Ok(Ok(())) => ui.detail("revoked the login token"),
+                Ok(Err(e)) => ui.warn(&format!("could not revoke the login token: {e}")),
+                Err(_) => ui.warn("could not revoke the login token: no answer within 5s"),
+            }
         }
-    })?;
+        result
+    });
+    let fetched = fetched?;
     for w in &fetched.warnings {
         ui.warn(&format!("Vault: {w}"));
     }
@@ -302,6 +339,5 @@ fn validate(c: &Common) -> Result<u8, Error> {
         paths.len(),
         plan.output.path.display()
     ));
-    let _ = Duration::ZERO;
     Ok(code::OK)
 }

@@ -41,6 +41,19 @@ pub struct VaultSection {
     #[serde(default)]
     pub kv_version: BTreeMap<String, Spanned<i64>>,
     pub auth: Option<Spanned<AuthSection>>,
+    pub tls: Option<TlsSection>,
+}
+
+/// `[vault.tls]`: like the `VAULT_CACERT` family of variables, which take precedence.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    pub ca_cert: Option<PathBuf>,
+    pub ca_path: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub server_name: Option<String>,
+    pub skip_verify: Option<bool>,
 }
 
 /// The auth methods kvenv knows by name.

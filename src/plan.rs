@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::ManifestError;
-use crate::manifest::{AuthMethod, AuthSection, Manifest, RawEntry, Source};
+use crate::manifest::{AuthMethod, AuthSection, Manifest, RawEntry, Source, TlsSection};
 use crate::render::{Format, Reader};
 
 /// A KV secrets engine version.
@@ -60,6 +60,7 @@ pub struct VaultPlan {
     pub namespace: Option<String>,
     pub mounts: Vec<DeclaredMount>,
     pub auth: AuthSection,
+    pub tls: Option<TlsSection>,
 }
 
 #[derive(Debug)]
@@ -226,6 +227,7 @@ impl Plan {
                 namespace: manifest.vault.namespace,
                 mounts,
                 auth,
+                tls: manifest.vault.tls,
             },
             output,
             entries,

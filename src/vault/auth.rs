@@ -1,15 +1,23 @@
-//! Where the address, namespace and token come from.
+//! Where the address, namespace, TLS settings and token come from, and logging in.
 //!
 //! The precedence follows the `bao` and `vault` CLIs, so a shell that works with them works with
 //! kvenv: a command-line flag, then `BAO_*`, then `VAULT_*`, then the manifest. The token
 //! (method `token`, the default) comes from `BAO_TOKEN`, `VAULT_TOKEN`, a `token = { env | file }`
 //! reference in `[vault.auth]`, then `~/.vault-token`, trimmed of surrounding whitespace (a token
 //! file usually ends with a newline, which no header may carry).
+//!
+//! The other methods log in once (`POST auth/<mount>/login`) with credentials read only from
+//! `{ env = "NAME" }` or `{ file = "PATH" }` references, and the run revokes the token it got when
+//! it ends (unless `keep_token`), so a CI job leaves no live token behind. Login failures keep
+//! Vault's reason; the credentials themselves appear nowhere.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::VaultError;
-use crate::manifest::{AuthMethod, AuthSection, Credential};
+use serde_json::{Value, json};
+
+use super::client::Tls;
+use super::{Client, VaultError};
+use crate::manifest::{AuthMethod, AuthSection, Credential, TlsSection};
 
 /// The default address, as the `vault` CLI has it.
 pub const DEFAULT_ADDRESS: &str = "https://127.0.0.1:8200";
@@ -40,21 +48,12 @@ pub fn namespace(flag: Option<&str>, manifest: Option<&str>, env: EnvLookup) -> 
         .filter(|ns| !ns.trim_matches('/').is_empty())
 }
 
-/// The token for method `token`. Other methods log in, which this version does not do yet:
-/// they are refused with a usage error rather than silently falling back to a token.
-pub fn token(auth: &AuthSection, env: EnvLookup) -> Result<String, VaultError> {
-    if auth.method != AuthMethod::Token {
-        return Err(VaultError::UnsupportedAuth {
-            method: auth.method.name(),
-        });
-    }
+/// The token for method `token`.
+pub fn token(auth: &AuthSection, base: &Path, env: EnvLookup) -> Result<String, VaultError> {
     let from_env = env("BAO_TOKEN").or_else(|| env("VAULT_TOKEN"));
     let token = match (from_env, &auth.token) {
         (Some(t), _) => t,
-        (None, Some(Credential::Env(name))) => env(name).ok_or(VaultError::NoToken)?,
-        (None, Some(Credential::File(path))) => {
-            read_token_file(path)?.ok_or(VaultError::NoToken)?
-        }
+        (None, Some(c)) => credential("token", c, base, env)?,
         (None, None) => match env("HOME") {
             Some(home) => read_token_file(&PathBuf::from(home).join(".vault-token"))
                 .ok()
@@ -68,6 +67,252 @@ pub fn token(auth: &AuthSection, env: EnvLookup) -> Result<String, VaultError> {
         return Err(VaultError::NoToken);
     }
     Ok(token)
+}
+
+/// Where a Kubernetes pod finds its service-account token.
+pub const KUBERNETES_JWT: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// Get the run's token: take it (method `token`) or log in. Returns whether the token was
+/// obtained by a login that the run should revoke when it ends.
+pub async fn authenticate(
+    client: &Client,
+    auth: &AuthSection,
+    base: &Path,
+    env: EnvLookup<'_>,
+) -> Result<bool, VaultError> {
+    let method = auth.method;
+    let mount = auth
+        .mount
+        .as_deref()
+        .map(|m| m.trim_matches('/').to_owned())
+        .unwrap_or_else(|| default_mount(method).to_owned());
+    let cred =
+        |field: &'static str, c: &Option<Credential>| -> Result<Option<String>, VaultError> {
+            c.as_ref()
+                .map(|c| credential(field, c, base, env))
+                .transpose()
+        };
+    let required = |field: &'static str, v: Option<String>| {
+        v.ok_or(VaultError::Credential {
+            field,
+            reason: "missing".into(),
+        })
+    };
+    let (path, body) = match method {
+        AuthMethod::Token => {
+            client.set_token(&token(auth, base, env)?)?;
+            return Ok(false);
+        }
+        AuthMethod::Approle => {
+            let mut body =
+                json!({ "role_id": required("role_id", cred("role_id", &auth.role_id)?)? });
+            if let Some(secret_id) = cred("secret_id", &auth.secret_id)? {
+                body["secret_id"] = json!(secret_id);
+            }
+            (format!("auth/{mount}/login"), body)
+        }
+        AuthMethod::Userpass => {
+            let username = auth.username.clone().unwrap_or_default();
+            let password = required("password", cred("password", &auth.password)?)?;
+            (
+                format!("auth/{mount}/login/{}", super::kv::encode_path(&username)),
+                json!({ "password": password }),
+            )
+        }
+        AuthMethod::Jwt => {
+            let jwt = required("jwt", cred("jwt", &auth.jwt)?)?;
+            (
+                format!("auth/{mount}/login"),
+                json!({ "role": auth.role, "jwt": jwt }),
+            )
+        }
+        AuthMethod::Kubernetes => {
+            let jwt = match &auth.jwt {
+                Some(c) => credential("jwt", c, base, env)?,
+                None => credential("jwt", &Credential::File(KUBERNETES_JWT.into()), base, env)?,
+            };
+            (
+                format!("auth/{mount}/login"),
+                json!({ "role": auth.role, "jwt": jwt }),
+            )
+        }
+        AuthMethod::GithubActions => {
+            let jwt = github_id_token(client, auth.audience.as_deref(), env).await?;
+            (
+                format!("auth/{mount}/login"),
+                json!({ "role": auth.role, "jwt": jwt }),
+            )
+        }
+    };
+    let reply = client.post(&path, &body, auth.namespace.as_deref()).await?;
+    let failed = |message: String| VaultError::LoginFailed {
+        method: method.name(),
+        mount: mount.clone(),
+        message,
+    };
+    if reply.status != 200 {
+        let errors = reply.errors();
+        let mut message = format!("HTTP {}", reply.status);
+        if !errors.is_empty() {
+            message.push_str(&format!(": {errors}"));
+        }
+        if reply.status == 403 {
+            message.push_str(&format!(
+                " (is the {} auth method enabled at auth/{mount}? set [vault.auth] mount)",
+                method.name()
+            ));
+        }
+        return Err(failed(message));
+    }
+    let token = reply
+        .body
+        .get("auth")
+        .and_then(|a| a.get("client_token"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| failed("the answer has no auth.client_token".into()))?;
+    client.set_token(token)?;
+    Ok(!auth.keep_token.unwrap_or(false))
+}
+
+/// Revoke the run's token (one obtained by login), so it cannot be reused after the run.
+pub async fn revoke(client: &Client) -> Result<(), VaultError> {
+    let reply = client
+        .post("auth/token/revoke-self", &json!({}), None)
+        .await?;
+    match reply.status {
+        200 | 204 => Ok(()),
+        status => Err(VaultError::Server {
+            status,
+            message: reply.errors(),
+        }),
+    }
+}
+
+fn default_mount(method: AuthMethod) -> &'static str {
+    match method {
+        AuthMethod::Token => "token",
+        AuthMethod::Approle => "approle",
+        AuthMethod::Jwt | AuthMethod::GithubActions => "jwt",
+        AuthMethod::Kubernetes => "kubernetes",
+        AuthMethod::Userpass => "userpass",
+    }
+}
+
+/// The GitHub Actions OIDC token: `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=...` with the
+/// request token as bearer; the JWT is the answer's `value`.
+async fn github_id_token(
+    client: &Client,
+    audience: Option<&str>,
+    env: EnvLookup<'_>,
+) -> Result<String, VaultError> {
+    let missing = |name: &str| VaultError::Credential {
+        field: "github-actions",
+        reason: format!("{name} is not set; give the job `permissions: id-token: write`"),
+    };
+    let mut url = env("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .ok_or_else(|| missing("ACTIONS_ID_TOKEN_REQUEST_URL"))?;
+    let bearer = env("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .ok_or_else(|| missing("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))?;
+    if let Some(aud) = audience {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str("audience=");
+        url.push_str(&super::kv::encode_path(aud));
+    }
+    let answer =
+        client
+            .get_external(&url, &bearer)
+            .await
+            .map_err(|reason| VaultError::Credential {
+                field: "github-actions",
+                reason: format!("the ID token request failed: {reason}"),
+            })?;
+    answer
+        .get("value")
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .ok_or(VaultError::Credential {
+            field: "github-actions",
+            reason: "the ID token answer has no `value`".into(),
+        })
+}
+
+/// Read a `{ env = "NAME" }` or `{ file = "PATH" }` credential (a relative file is relative to
+/// the manifest's folder), trimmed.
+fn credential(
+    field: &'static str,
+    c: &Credential,
+    base: &Path,
+    env: EnvLookup,
+) -> Result<String, VaultError> {
+    let value = match c {
+        Credential::Env(name) => env(name).ok_or_else(|| VaultError::Credential {
+            field,
+            reason: format!("the environment variable {name} is not set"),
+        })?,
+        Credential::File(path) => {
+            let full = base.join(path);
+            std::fs::read_to_string(&full).map_err(|e| VaultError::Credential {
+                field,
+                reason: format!(
+                    "cannot read {}: {}",
+                    full.display(),
+                    crate::error::io_reason(&e)
+                ),
+            })?
+        }
+    };
+    let value = value.trim().to_owned();
+    if value.is_empty() {
+        return Err(VaultError::Credential {
+            field,
+            reason: "it is empty".into(),
+        });
+    }
+    Ok(value)
+}
+
+/// TLS settings: each from its flag, `BAO_*`, `VAULT_*`, then the manifest's `[vault.tls]`.
+pub fn tls(flags: &Tls, manifest: Option<&TlsSection>, base: &Path, env: EnvLookup) -> Tls {
+    let path = |flag: &Option<PathBuf>, var: &str, m: Option<&PathBuf>| -> Option<PathBuf> {
+        flag.clone()
+            .or_else(|| env(&format!("BAO_{var}")).map(PathBuf::from))
+            .or_else(|| env(&format!("VAULT_{var}")).map(PathBuf::from))
+            .or_else(|| m.map(|p| base.join(p)))
+    };
+    let truthy = |v: String| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True");
+    Tls {
+        ca_cert: path(
+            &flags.ca_cert,
+            "CACERT",
+            manifest.and_then(|m| m.ca_cert.as_ref()),
+        ),
+        ca_path: path(
+            &flags.ca_path,
+            "CAPATH",
+            manifest.and_then(|m| m.ca_path.as_ref()),
+        ),
+        client_cert: path(
+            &flags.client_cert,
+            "CLIENT_CERT",
+            manifest.and_then(|m| m.client_cert.as_ref()),
+        ),
+        client_key: path(
+            &flags.client_key,
+            "CLIENT_KEY",
+            manifest.and_then(|m| m.client_key.as_ref()),
+        ),
+        server_name: flags
+            .server_name
+            .clone()
+            .or_else(|| env("BAO_TLS_SERVER_NAME"))
+            .or_else(|| env("VAULT_TLS_SERVER_NAME"))
+            .or_else(|| manifest.and_then(|m| m.server_name.clone())),
+        skip_verify: flags.skip_verify
+            || env("BAO_SKIP_VERIFY").is_some_and(truthy)
+            || env("VAULT_SKIP_VERIFY").is_some_and(truthy)
+            || manifest.and_then(|m| m.skip_verify).unwrap_or(false),
+    }
 }
 
 fn read_token_file(path: &std::path::Path) -> Result<Option<String>, VaultError> {
@@ -116,18 +361,21 @@ mod tests {
         let home = dir.path().to_str().unwrap();
         let auth = AuthSection::default();
         let env = env_of(&[("BAO_TOKEN", " b "), ("VAULT_TOKEN", "v"), ("HOME", home)]);
-        assert_eq!(token(&auth, &env).unwrap(), "b");
+        assert_eq!(token(&auth, Path::new("."), &env).unwrap(), "b");
         let env = env_of(&[("VAULT_TOKEN", "v"), ("HOME", home)]);
-        assert_eq!(token(&auth, &env).unwrap(), "v");
+        assert_eq!(token(&auth, Path::new("."), &env).unwrap(), "v");
         let env = env_of(&[("HOME", home)]);
-        assert_eq!(token(&auth, &env).unwrap(), "from-file");
+        assert_eq!(token(&auth, Path::new("."), &env).unwrap(), "from-file");
         let env = env_of(&[("HOME", "/nonexistent")]);
-        assert!(matches!(token(&auth, &env), Err(VaultError::NoToken)));
+        assert!(matches!(
+            token(&auth, Path::new("."), &env),
+            Err(VaultError::NoToken)
+        ));
         let auth = AuthSection {
             token: Some(Credential::Env("MY_TOKEN".into())),
             ..Default::default()
         };
         let env = env_of(&[("MY_TOKEN", "mine"), ("HOME", home)]);
-        assert_eq!(token(&auth, &env).unwrap(), "mine");
+        assert_eq!(token(&auth, Path::new("."), &env).unwrap(), "mine");
     }
 }

@@ -15,11 +15,14 @@
 //!   `Location` anywhere, even to plain HTTP.
 
 use std::hash::{BuildHasher, Hasher};
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue};
-use reqwest::{StatusCode, Url, redirect};
+use reqwest::header::HeaderValue;
+use reqwest::{Method, StatusCode, Url, redirect};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -78,54 +81,85 @@ impl Reply {
     }
 }
 
+/// TLS settings: the `VAULT_CACERT` family, from flags, environment or manifest.
+#[derive(Debug, Default, Clone)]
+pub struct Tls {
+    /// A PEM file of CA certificates to trust instead of the system's.
+    pub ca_cert: Option<PathBuf>,
+    /// A folder of PEM CA certificates to trust instead of the system's.
+    pub ca_path: Option<PathBuf>,
+    /// A client certificate and its key, for servers that require mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// The name to expect on the server's certificate (and send as SNI).
+    pub server_name: Option<String>,
+    /// Accept any certificate. kvenv warns on every run that uses it.
+    pub skip_verify: bool,
+}
+
 /// The HTTP side of a run.
 #[derive(Debug)]
 pub struct Client {
     http: reqwest::Client,
-    /// The address without a trailing slash, for messages and URLs.
+    /// The address without a trailing slash, for messages.
     address: String,
     base: Url,
+    token: OnceLock<HeaderValue>,
+    namespace: Option<HeaderValue>,
     token_valid: OnceCell<bool>,
     jitter: AtomicU64,
     requests: AtomicU64,
 }
 
 impl Client {
-    /// A client for `address` that sends `token` (and `namespace`, if any) on every request.
-    pub fn new(address: &str, token: &str, namespace: Option<&str>) -> Result<Client, VaultError> {
+    /// A client for `address` that sends `namespace` (if any) on every request. The token is
+    /// set once known, with [`Client::set_token`]: a login needs the client before it has one.
+    pub fn new(address: &str, namespace: Option<&str>, tls: &Tls) -> Result<Client, VaultError> {
         let invalid = |reason: &str| VaultError::InvalidAddress {
             address: address.to_owned(),
             reason: reason.to_owned(),
         };
         let trimmed = address.trim_end_matches('/');
-        let base = Url::parse(&format!("{trimmed}/v1/")).map_err(|e| invalid(&e.to_string()))?;
+        let mut base =
+            Url::parse(&format!("{trimmed}/v1/")).map_err(|e| invalid(&e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
             return Err(invalid("it must be an http:// or https:// URL with a host"));
         }
+        let namespace = match namespace.filter(|ns| !ns.is_empty()) {
+            Some(ns) => Some(header_value(ns, "the namespace")?),
+            None => None,
+        };
 
-        let mut headers = HeaderMap::new();
-        headers.insert("X-Vault-Request", HeaderValue::from_static("true"));
-        let mut token_header =
-            HeaderValue::from_str(token).map_err(|_| VaultError::BadTokenHeader {
-                source_name: "the environment or token file".into(),
-            })?;
-        token_header.set_sensitive(true);
-        headers.insert("X-Vault-Token", token_header);
-        if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
-            let value = HeaderValue::from_str(ns).map_err(|_| VaultError::NamespaceNotFound {
-                message: "the namespace contains characters not allowed in a header".into(),
-            })?;
-            headers.insert("X-Vault-Namespace", value);
-        }
-
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
+        let https = base.scheme() == "https";
+        let mut builder = reqwest::Client::builder()
             .redirect(redirect::Policy::custom(same_origin_only))
             .connect_timeout(Duration::from_secs(10))
             // Plain-HTTP runs never touch TLS, so they need not load the system's roots.
-            .tls_built_in_root_certs(base.scheme() == "https")
-            .build()
-            .map_err(|e| invalid(&root_cause(&e)))?;
+            .tls_built_in_root_certs(https && tls.ca_cert.is_none() && tls.ca_path.is_none());
+        if https {
+            builder = configure_tls(builder, tls)?;
+            if let Some(name) = &tls.server_name {
+                // reqwest has no SNI override: address the server by the expected name and
+                // resolve that name to the address the user gave.
+                let port = base.port_or_known_default().unwrap_or(443);
+                let host = base
+                    .host_str()
+                    .unwrap_or_default()
+                    .trim_matches(['[', ']'])
+                    .to_owned();
+                let addr = (host.as_str(), port)
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .ok_or_else(|| invalid("cannot resolve its host"))?;
+                base.set_host(Some(name))
+                    .map_err(|e| invalid(&format!("tls server name {name:?}: {e}")))?;
+                builder = builder.resolve(name, addr);
+            }
+        }
+        let http = builder.build().map_err(|e| VaultError::Tls {
+            reason: root_cause(&e),
+        })?;
         let seed = std::collections::hash_map::RandomState::new()
             .build_hasher()
             .finish();
@@ -133,10 +167,22 @@ impl Client {
             http,
             address: trimmed.to_owned(),
             base,
+            token: OnceLock::new(),
+            namespace,
             token_valid: OnceCell::new(),
             jitter: AtomicU64::new(seed | 1),
             requests: AtomicU64::new(0),
         })
+    }
+
+    /// The token every later request sends. Set once per run.
+    pub fn set_token(&self, token: &str) -> Result<(), VaultError> {
+        let mut value = HeaderValue::from_str(token).map_err(|_| VaultError::BadTokenHeader {
+            source_name: "the environment, token file or login".into(),
+        })?;
+        value.set_sensitive(true);
+        let _ = self.token.set(value);
+        Ok(())
     }
 
     pub fn address(&self) -> &str {
@@ -151,16 +197,57 @@ impl Client {
     /// `GET /v1/<api_path>`, retried as the module doc says. `api_path` is already
     /// percent-encoded and may carry a query.
     pub async fn get(&self, api_path: &str) -> Result<Reply, VaultError> {
+        self.send(Method::GET, api_path, None, None).await
+    }
+
+    /// `POST /v1/<api_path>` with a JSON body, optionally in another namespace than the run's
+    /// (an auth method may live in a parent namespace).
+    pub async fn post(
+        &self,
+        api_path: &str,
+        body: &Value,
+        namespace: Option<&str>,
+    ) -> Result<Reply, VaultError> {
+        self.send(Method::POST, api_path, Some(body), namespace)
+            .await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        api_path: &str,
+        body: Option<&Value>,
+        namespace: Option<&str>,
+    ) -> Result<Reply, VaultError> {
         let url = self
             .base
             .join(api_path)
             .map_err(|e| VaultError::BadResponse {
                 reason: format!("cannot build a URL for {api_path}: {e}"),
             })?;
+        let namespace = match namespace {
+            Some(ns) => Some(header_value(ns, "the auth namespace")?),
+            None => self.namespace.clone(),
+        };
         let mut attempt = 0;
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let outcome = self.http.get(url.clone()).send().await;
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header("X-Vault-Request", "true");
+            if let Some(token) = self.token.get() {
+                request = request.header("X-Vault-Token", token.clone());
+            }
+            if let Some(ns) = &namespace {
+                request = request.header("X-Vault-Namespace", ns.clone());
+            }
+            if let Some(body) = body {
+                request = request
+                    .header("Content-Type", "application/json")
+                    .body(body.to_string());
+            }
+            let outcome = request.send().await;
             let wait = match outcome {
                 Ok(response) => {
                     let status = response.status();
@@ -177,8 +264,7 @@ impl Client {
                         .map(str::to_owned);
                     let bytes = match response.bytes().await {
                         Ok(b) => b,
-                        Err(e) if attempt < RETRIES => {
-                            let _ = e;
+                        Err(_) if attempt < RETRIES => {
                             attempt += 1;
                             tokio::time::sleep(self.backoff(attempt, None)).await;
                             continue;
@@ -190,18 +276,18 @@ impl Client {
                             });
                         }
                     };
-                    let reply = parse_reply(status, &bytes)?;
                     if status.is_redirection() {
                         return Err(VaultError::Redirect {
                             location: location.unwrap_or_else(|| "an unnamed location".into()),
                         });
                     }
+                    let reply = parse_reply(status, &bytes)?;
                     if !retryable(&reply) || attempt >= RETRIES {
                         return self.finish(reply);
                     }
                     retry_after
                 }
-                Err(e) if attempt >= RETRIES => {
+                Err(e) if attempt >= RETRIES || e.is_builder() => {
                     return Err(VaultError::Unreachable {
                         address: self.address.clone(),
                         reason: root_cause(&e),
@@ -211,6 +297,37 @@ impl Client {
             };
             attempt += 1;
             tokio::time::sleep(self.backoff(attempt, wait)).await;
+        }
+    }
+
+    /// A GET to a URL outside Vault with a bearer token (the GitHub Actions ID-token endpoint),
+    /// retried like Vault requests. It sends no Vault header.
+    pub async fn get_external(&self, url: &str, bearer: &str) -> Result<Value, String> {
+        let mut attempt = 0;
+        loop {
+            let outcome = self
+                .http
+                .get(url)
+                .bearer_auth(bearer)
+                .header("Accept", "application/json")
+                .send()
+                .await;
+            let retry = match outcome {
+                Ok(r) if r.status().is_success() => {
+                    let bytes = r.bytes().await.map_err(|e| root_cause(&e))?;
+                    return serde_json::from_slice(&bytes)
+                        .map_err(|_| "the answer is not JSON".to_string());
+                }
+                Ok(r) if matches!(r.status().as_u16(), 429 | 500..=599) && attempt < RETRIES => {
+                    true
+                }
+                Ok(r) => return Err(format!("HTTP {}", r.status().as_u16())),
+                Err(_) if attempt < RETRIES => true,
+                Err(e) => return Err(root_cause(&e)),
+            };
+            debug_assert!(retry);
+            attempt += 1;
+            tokio::time::sleep(self.backoff(attempt, None)).await;
         }
     }
 
@@ -257,6 +374,76 @@ impl Client {
             _ => jittered.max(Duration::from_millis(20)),
         }
     }
+}
+
+fn header_value(text: &str, what: &str) -> Result<HeaderValue, VaultError> {
+    HeaderValue::from_str(text).map_err(|_| VaultError::InvalidAddress {
+        address: String::new(),
+        reason: format!("{what} contains characters not allowed in an HTTP header"),
+    })
+}
+
+fn configure_tls(
+    mut builder: reqwest::ClientBuilder,
+    tls: &Tls,
+) -> Result<reqwest::ClientBuilder, VaultError> {
+    let read = |path: &PathBuf, what: &str| {
+        std::fs::read(path).map_err(|e| VaultError::Tls {
+            reason: format!(
+                "cannot read the {what} {}: {}",
+                path.display(),
+                crate::error::io_reason(&e)
+            ),
+        })
+    };
+    let mut ca_files: Vec<PathBuf> = tls.ca_cert.iter().cloned().collect();
+    if let Some(dir) = &tls.ca_path {
+        let entries = std::fs::read_dir(dir).map_err(|e| VaultError::Tls {
+            reason: format!(
+                "cannot read the CA folder {}: {}",
+                dir.display(),
+                crate::error::io_reason(&e)
+            ),
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        ca_files.extend(files);
+    }
+    for file in &ca_files {
+        let pem = read(file, "CA certificate")?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| VaultError::Tls {
+            reason: format!("{} holds no PEM certificate", file.display()),
+        })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    match (&tls.client_cert, &tls.client_key) {
+        (Some(cert), Some(key)) => {
+            let mut pem = read(cert, "client certificate")?;
+            pem.push(b'\n');
+            pem.extend(read(key, "client key")?);
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|_| VaultError::Tls {
+                reason: "the client certificate and key are not a PEM certificate and private key"
+                    .into(),
+            })?;
+            builder = builder.identity(identity);
+        }
+        (None, None) => {}
+        _ => {
+            return Err(VaultError::Tls {
+                reason: "a client certificate needs its key, and a key its certificate".into(),
+            });
+        }
+    }
+    if tls.skip_verify {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    Ok(builder)
 }
 
 fn parse_reply(status: StatusCode, bytes: &[u8]) -> Result<Reply, VaultError> {
@@ -350,16 +537,17 @@ mod tests {
 
     #[test]
     fn addresses_are_checked() {
-        assert!(Client::new("ftp://x", "t", None).is_err());
-        assert!(Client::new("not a url", "t", None).is_err());
-        assert!(Client::new("http://127.0.0.1:8200/", "t", None).is_ok());
-        let err = Client::new("http://127.0.0.1:8200", "bad\ntoken", None).unwrap_err();
+        let tls = Tls::default();
+        assert!(Client::new("ftp://x", None, &tls).is_err());
+        assert!(Client::new("not a url", None, &tls).is_err());
+        let c = Client::new("http://127.0.0.1:8200/", None, &tls).unwrap();
+        let err = c.set_token("bad\ntoken").unwrap_err();
         assert!(!err.to_string().contains("bad"));
     }
 
     #[test]
     fn backoff_is_bounded() {
-        let c = Client::new("http://127.0.0.1:1", "t", None).unwrap();
+        let c = Client::new("http://127.0.0.1:1", None, &Tls::default()).unwrap();
         for attempt in 1..10 {
             assert!(c.backoff(attempt, None) <= BACKOFF_CAP);
         }

@@ -20,10 +20,16 @@ pub use client::Client;
 pub enum VaultError {
     #[error("invalid Vault address {address:?}: {reason}")]
     InvalidAddress { address: String, reason: String },
-    #[error(
-        "auth method \"{method}\" is not supported by this version of kvenv; use method = \"token\""
-    )]
-    UnsupportedAuth { method: &'static str },
+    #[error("TLS setup failed: {reason}")]
+    Tls { reason: String },
+    #[error("{field}: {reason}")]
+    Credential { field: &'static str, reason: String },
+    #[error("login with {method} at auth/{mount} failed: {message}")]
+    LoginFailed {
+        method: &'static str,
+        mount: String,
+        message: String,
+    },
     #[error(
         "no Vault token: set VAULT_TOKEN (or BAO_TOKEN), or run `bao login` / `vault login` to write ~/.vault-token"
     )]
@@ -76,8 +82,13 @@ impl VaultError {
     pub fn exit_code(&self) -> u8 {
         use VaultError::*;
         match self {
-            InvalidAddress { .. } | UnsupportedAuth { .. } | DeclaredV1IsV2 { .. } => code::USAGE,
-            NoToken | BadTokenHeader { .. } | TokenFile { .. } | TokenRejected => code::AUTH,
+            InvalidAddress { .. } | DeclaredV1IsV2 { .. } | Tls { .. } => code::USAGE,
+            NoToken
+            | BadTokenHeader { .. }
+            | TokenFile { .. }
+            | TokenRejected
+            | Credential { .. }
+            | LoginFailed { .. } => code::AUTH,
             Forbidden { .. }
             | NoMountAccess
             | NoMount { .. }
