@@ -205,6 +205,12 @@ impl Test {
         self
     }
 
+    /// Another string that must never appear in the output (a password, a secret ID).
+    pub fn canary(mut self, value: &str) -> Test {
+        self.secrets_values.push(value.to_owned());
+        self
+    }
+
     /// This command prints values on stdout by design (export).
     pub fn values_on_stdout(mut self) -> Test {
         self.values_on_stdout = true;
