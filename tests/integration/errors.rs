@@ -7,8 +7,7 @@ use std::net::TcpListener;
 
 use serde_json::json;
 
-use crate::seed::OwnServer;
-use crate::server::{ROOT_TOKEN, free_port, server};
+use crate::server::{OwnServer, ROOT_TOKEN, free_port, server};
 use crate::test::Test;
 
 const OLD: &str = "OLD='previous file, must survive'\n";

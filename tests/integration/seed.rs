@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::server::{ROOT_TOKEN, bao_binary, free_port};
+use crate::server::{OwnServer, ROOT_TOKEN};
 use crate::test::{Test, mode};
 
 /// The Python with python-dotenv installed by `scripts/setup`, or `KVENV_TEST_PYTHON`.
@@ -39,69 +39,6 @@ pub fn python_dotenv(path: &Path) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// A dev server of its own, for the tests that stop or seal one.
-pub struct OwnServer {
-    pub addr: String,
-    child: std::process::Child,
-}
-
-impl OwnServer {
-    pub fn start() -> OwnServer {
-        let port = free_port();
-        let home = tempfile::tempdir().unwrap();
-        let child = Command::new(bao_binary())
-            .args(["server", "-dev", "-dev-no-store-token"])
-            .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
-            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-            .env("HOME", home.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let addr = format!("http://127.0.0.1:{port}");
-        let http = reqwest::blocking::Client::new();
-        for _ in 0..300 {
-            if http
-                .get(format!("{addr}/v1/sys/health"))
-                .send()
-                .is_ok_and(|r| r.status() == 200)
-            {
-                return OwnServer { addr, child };
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let mut child = child;
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the extra OpenBao server did not start");
-    }
-
-    pub fn api(&self, method: &str, path: &str, body: Value) -> u16 {
-        reqwest::blocking::Client::new()
-            .request(
-                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-                format!("{}/v1/{path}", self.addr),
-            )
-            .header("X-Vault-Token", ROOT_TOKEN)
-            .json(&body)
-            .send()
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 const EXPECTED: [(&str, &str); 8] = [

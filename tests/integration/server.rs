@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -198,4 +198,81 @@ impl Server {
             })
             .collect()
     }
+}
+
+/// A dev server of its own, for the tests that stop or seal one.
+pub struct OwnServer {
+    pub addr: String,
+    child: Child,
+}
+
+impl OwnServer {
+    pub fn start() -> OwnServer {
+        OwnServer::start_with(&[], "http")
+    }
+
+    /// A dev server with extra arguments (`-dev-tls`, `-config=...`), answering on `scheme`.
+    pub fn start_with(extra: &[String], scheme: &str) -> OwnServer {
+        let port = free_port();
+        let home = tempfile::tempdir().unwrap();
+        let child = Command::new(bao_binary())
+            .args(["server", "-dev", "-dev-no-store-token"])
+            .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .args(extra)
+            .env("HOME", home.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr = format!("{scheme}://127.0.0.1:{port}");
+        let http = insecure_client();
+        for _ in 0..300 {
+            if http
+                .get(format!("{addr}/v1/sys/health"))
+                .send()
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return OwnServer { addr, child };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the extra OpenBao server did not start");
+    }
+
+    pub fn api(&self, method: &str, path: &str, body: Value) -> u16 {
+        insecure_client()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}/v1/{path}", self.addr),
+            )
+            .header("X-Vault-Token", ROOT_TOKEN)
+            .json(&body)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// For the tests' own calls to servers with a self-made certificate.
+fn insecure_client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap()
 }
