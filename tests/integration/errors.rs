@@ -274,3 +274,72 @@ fn bad_flags_are_usage_errors() {
         .stderr("kvenv: error: --format github is for `kvenv export` only\n")
         .run();
 }
+
+/// A real (non-dev) server with raft storage: uninitialised, then initialised and left sealed.
+#[test]
+fn a_raft_server_uninitialised_then_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, cluster) = (free_port(), free_port());
+    let config = dir.path().join("raft.hcl");
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "storage \"raft\" {{\n  path = \"{}/data\"\n  node_id = \"n1\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster}\"\n  tls_disable = true\n}}\napi_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"http://127.0.0.1:{cluster}\"\ndisable_mlock = true\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _child = Kill(
+        std::process::Command::new(crate::server::bao_binary())
+            .args(["server", &format!("-config={}", config.display())])
+            .env("HOME", dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let addr = format!("http://127.0.0.1:{port}");
+    let http = reqwest::blocking::Client::new();
+    let up = (0..300).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        http.get(format!("{addr}/v1/sys/seal-status"))
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let sealed_line = format!(
+        "kvenv: error: A (secrets.toml:2): @/kv/app: Vault at {addr} is sealed; unseal it (`bao operator unseal`) and run again\n"
+    );
+    assert!(up, "the raft server did not start");
+    {
+        with_old_file()
+            .manifest("[secrets]\nA = \"@/kv/app\"\n")
+            .env("VAULT_ADDR", &addr)
+            .args(["sync"])
+            .status(5)
+            .stderr(&sealed_line)
+            .file(".env", OLD)
+            .run();
+        let init = http
+            .put(format!("{addr}/v1/sys/init"))
+            .json(&json!({"secret_shares": 1, "secret_threshold": 1}))
+            .send()
+            .unwrap();
+        assert_eq!(init.status(), 200);
+        with_old_file()
+            .manifest("[secrets]\nA = \"@/kv/app\"\n")
+            .env("VAULT_ADDR", &addr)
+            .args(["sync"])
+            .status(5)
+            .stderr(&sealed_line)
+            .file(".env", OLD)
+            .run();
+    }
+}
