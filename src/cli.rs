@@ -30,14 +30,81 @@ pub enum Command {
     /// Fetch every secret and atomically rewrite the output file.
     Sync(Common),
     /// Exit 0 if the output file is up to date, 1 if a sync would change it (names only, never values).
-    Check(Common),
+    Check {
+        #[command(flatten)]
+        common: Common,
+        /// Print one JSON object on stdout: up_to_date, and per variable name, status, path, version.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the secrets to stdout.
     Export {
         #[command(flatten)]
         common: Common,
     },
+    /// Run a command with the secrets in its environment; nothing is written to disk.
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// Pass VAULT_TOKEN and BAO_TOKEN on to the command (removed by default).
+        #[arg(long)]
+        keep_vault_env: bool,
+        /// Keep variables already set in the environment instead of overriding them.
+        #[arg(long)]
+        no_override: bool,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Check the manifest offline and print the plan; no server needed.
     Validate(Common),
+    /// Print the Vault policy (HCL) a token needs to read everything the manifest names.
+    Policy {
+        #[command(flatten)]
+        common: Common,
+        /// Also grant what `kvenv push` needs (create, update).
+        #[arg(long)]
+        push: bool,
+    },
+    /// Write values from an existing .env into Vault at the manifest's paths (dry run unless --apply).
+    Push {
+        #[command(flatten)]
+        common: Common,
+        /// The file to read [default: the manifest's output file].
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+        /// Write to Vault; without it, only print the plan.
+        #[arg(long)]
+        apply: bool,
+        /// Replace existing values that differ.
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Write a starter secrets.toml, from an existing .env's names when one is given.
+    Init {
+        /// Where to write the manifest.
+        #[arg(short, long, value_name = "PATH", default_value = "secrets.toml")]
+        manifest: PathBuf,
+        /// A .env file whose variable names to map.
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+        /// The {project} placeholder's value [default: this folder's name].
+        #[arg(long, value_name = "NAME")]
+        project: Option<String>,
+        /// The {env} placeholder's value.
+        #[arg(long, value_name = "NAME", default_value = "local")]
+        env: String,
+        /// The KV mount.
+        #[arg(long, value_name = "MOUNT", default_value = "kv")]
+        mount: String,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 /// Flags every command takes.

@@ -2,6 +2,7 @@
 //! command needs it. All human-facing output goes to stderr; stdout carries only what a command
 //! is asked to print (export, validate).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -9,9 +10,10 @@ use crate::cli::{Command, Common};
 use crate::diff::diff;
 use crate::error::{Error, code};
 use crate::fetch::{self, FetchError, Fetched};
-use crate::plan::{OnMissing, Overrides, Plan, Target};
+use crate::plan::{OnMissing, Overrides, Plan, Target, find_mount};
 use crate::render::{self, Format};
 use crate::vault::client::Tls;
+use crate::vault::kv::Mount;
 use crate::vault::{Client, VaultError, auth};
 use crate::write::{self, Outcome};
 use crate::{gitignore, render::Options};
@@ -20,9 +22,41 @@ use crate::{gitignore, render::Options};
 pub fn run(command: Command) -> Result<u8, Error> {
     match command {
         Command::Sync(c) => sync(&c),
-        Command::Check(c) => check(&c),
+        Command::Check { common, json } => check(&common, json),
         Command::Export { common } => export(&common),
+        Command::Run {
+            common,
+            keep_vault_env,
+            no_override,
+            command,
+        } => run_command(&common, keep_vault_env, no_override, &command),
         Command::Validate(c) => validate(&c),
+        Command::Policy { common, push } => policy(&common, push),
+        Command::Push {
+            common,
+            from,
+            apply,
+            overwrite,
+        } => push(&common, from.as_deref(), apply, overwrite),
+        Command::Init {
+            manifest,
+            from,
+            project,
+            env,
+            mount,
+        } => init(&manifest, from.as_deref(), project, &env, &mount),
+        Command::Completions { shell } => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "kvenv", &mut std::io::stdout());
+            Ok(code::OK)
+        }
+        Command::Man => {
+            let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map_err(|e| Error::Usage(format!("cannot write the man page: {e}")))?;
+            Ok(code::OK)
+        }
     }
 }
 
@@ -69,89 +103,119 @@ fn load(c: &Common, allow_github: bool) -> Result<Plan, Error> {
     Ok(Plan::load(&c.manifest, &overrides)?)
 }
 
-/// Log in if the manifest says so, fetch everything the plan names within the deadline, and
-/// revoke a token obtained by login, whatever happened. It runs on a single-threaded runtime:
-/// the work is waiting on the network, and one thread starts faster than a pool.
-fn fetch_all(plan: &Plan, c: &Common, ui: &Ui) -> Result<Fetched, Error> {
-    let env = auth::process_env;
-    let address = auth::address(c.address.as_deref(), plan.vault.address.as_deref(), &env);
-    let namespace = auth::namespace(
-        c.namespace.as_deref(),
-        plan.vault.namespace.as_deref(),
-        &env,
-    );
-    let flags = Tls {
-        ca_cert: c.ca_cert.clone(),
-        ca_path: c.ca_path.clone(),
-        client_cert: c.client_cert.clone(),
-        client_key: c.client_key.clone(),
-        server_name: c.tls_server_name.clone(),
-        skip_verify: c.tls_skip_verify,
-    };
-    let tls = auth::tls(&flags, plan.vault.tls.as_ref(), plan.manifest_dir(), &env);
-    if tls.skip_verify && address.starts_with("https:") {
-        ui.warn("TLS certificate verification is off (skip_verify): anyone on the path can read the secrets");
-    }
-    let client = Client::new(&address, namespace.as_deref(), &tls)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    let deadline = c.timeout;
-    let timed_out = || {
-        FetchError::Timeout(VaultError::Timeout {
-            seconds: deadline.as_secs_f64(),
-        })
-    };
-    let fetched: Result<Fetched, Error> = runtime.block_on(async {
-        let started = tokio::time::Instant::now();
-        let revoke = match tokio::time::timeout(
-            deadline,
-            auth::authenticate(&client, &plan.vault.auth, plan.manifest_dir(), &env),
-        )
-        .await
-        {
-            Ok(result) => result?,
-            Err(_) => return Err(timed_out().into()),
+/// A connection to Vault for one run: the client, a single-threaded runtime (the work is
+/// waiting on the network, and one thread starts faster than a pool), the run's deadline, and
+/// whether the token came from a login that must be revoked when the run ends.
+struct Session {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    deadline: Instant,
+    timeout: Duration,
+    revoke: bool,
+}
+
+impl Session {
+    /// Build the client and log in (or take the token), within the deadline.
+    fn open(plan: &Plan, c: &Common, ui: &Ui) -> Result<Session, Error> {
+        let deadline = Instant::now() + c.timeout;
+        let env = auth::process_env;
+        let address = auth::address(c.address.as_deref(), plan.vault.address.as_deref(), &env);
+        let namespace = auth::namespace(
+            c.namespace.as_deref(),
+            plan.vault.namespace.as_deref(),
+            &env,
+        );
+        let flags = Tls {
+            ca_cert: c.ca_cert.clone(),
+            ca_path: c.ca_path.clone(),
+            client_cert: c.client_cert.clone(),
+            client_key: c.client_key.clone(),
+            server_name: c.tls_server_name.clone(),
+            skip_verify: c.tls_skip_verify,
         };
-        let left = deadline.saturating_sub(started.elapsed());
-        let result =
-            match tokio::time::timeout(left, fetch::fetch(plan, &client, c.concurrency.into()))
-                .await
-            {
-                Ok(result) => result.map_err(Error::from),
-                Err(_) => Err(timed_out().into()),
-            };
-        if revoke {
-            // Best effort, briefly: the run's outcome is already decided.
-            match tokio::time::timeout(Duration::from_secs(5), auth::revoke(&client)).await {
-                Ok(Ok(())) => ui.detail("revoked the login token"),
-                Ok(Err(e)) => ui.warn(&format!("could not revoke the login token: {e}")),
-                Err(_) => ui.warn("could not revoke the login token: no answer within 5s"),
-            }
+        let tls = auth::tls(&flags, plan.vault.tls.as_ref(), plan.manifest_dir(), &env);
+        if tls.skip_verify && address.starts_with("https:") {
+            ui.warn("TLS certificate verification is off (skip_verify): anyone on the path can read the secrets");
         }
-        result
-    });
-    let fetched = fetched?;
-    for w in &fetched.warnings {
-        ui.warn(&format!("Vault: {w}"));
+        let client = Client::new(&address, namespace.as_deref(), &tls)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+        let mut session = Session {
+            runtime,
+            client,
+            deadline,
+            timeout: c.timeout,
+            revoke: false,
+        };
+        session.revoke = session.within(auth::authenticate(
+            &session.client,
+            &plan.vault.auth,
+            plan.manifest_dir(),
+            &env,
+        ))?;
+        Ok(session)
     }
-    for v in &fetched.vars {
-        let version = v
-            .version
-            .map(|n| format!(" version {n}"))
-            .unwrap_or_default();
-        ui.detail(&format!("{} from {}{version}", v.name, v.path));
+
+    /// Run `work` to completion or until the run's deadline.
+    fn within<T, E: Into<Error>>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, Error> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        self.runtime
+            .block_on(async { tokio::time::timeout(left, work).await })
+            .map_err(|_| {
+                Error::from(FetchError::Timeout(VaultError::Timeout {
+                    seconds: self.timeout.as_secs_f64(),
+                }))
+            })?
+            .map_err(Into::into)
     }
-    for (label, why) in &fetched.skipped {
-        ui.detail(&format!("{label} skipped (optional): {why}"));
+
+    /// Revoke a login token (best effort, briefly: the run's outcome is already decided).
+    fn close(self, ui: &Ui) {
+        ui.detail(&format!(
+            "{} HTTP requests to {}",
+            self.client.requests(),
+            self.client.address()
+        ));
+        if !self.revoke {
+            return;
+        }
+        let outcome = self.runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), auth::revoke(&self.client)).await
+        });
+        match outcome {
+            Ok(Ok(())) => ui.detail("revoked the login token"),
+            Ok(Err(e)) => ui.warn(&format!("could not revoke the login token: {e}")),
+            Err(_) => ui.warn("could not revoke the login token: no answer within 5s"),
+        }
     }
-    ui.detail(&format!(
-        "{} HTTP requests to {}",
-        client.requests(),
-        client.address()
-    ));
-    Ok(fetched)
+}
+
+/// Fetch everything the plan names, and report what was fetched at the verbosity asked for.
+fn fetch_all(plan: &Plan, c: &Common, ui: &Ui) -> Result<Fetched, Error> {
+    let session = Session::open(plan, c, ui)?;
+    let result = session.within(fetch::fetch(plan, &session.client, c.concurrency.into()));
+    if let Ok(fetched) = &result {
+        for w in &fetched.warnings {
+            ui.warn(&format!("Vault: {w}"));
+        }
+        for v in &fetched.vars {
+            let version = v
+                .version
+                .map(|n| format!(" version {n}"))
+                .unwrap_or_default();
+            ui.detail(&format!("{} from {}{version}", v.name, v.path));
+        }
+        for (label, why) in &fetched.skipped {
+            ui.detail(&format!("{label} skipped (optional): {why}"));
+        }
+    }
+    session.close(ui);
+    result
 }
 
 fn render_options(plan: &Plan) -> Options<'_> {
@@ -253,30 +317,333 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn check(c: &Common) -> Result<u8, Error> {
+fn check(c: &Common, json: bool) -> Result<u8, Error> {
     let ui = Ui::of(c);
     let plan = load(c, false)?;
     let fetched = fetch_all(&plan, c, &ui)?;
     let bytes = render::render(&fetched.vars, &render_options(&plan))?;
     let path = &plan.output.path;
     let old = write::read_existing(&write::resolve_target(path)?)?;
-    if old.as_deref() == Some(bytes.as_slice()) {
+    let up_to_date = old.as_deref() == Some(bytes.as_slice());
+    let changes = diff(old.as_deref(), plan.output.format, &fetched.vars);
+    if json {
+        let mut variables: Vec<serde_json::Value> = fetched
+            .vars
+            .iter()
+            .map(|v| {
+                let status = if changes.added.contains(&v.name) || changes.unreadable {
+                    "added"
+                } else if changes.changed.contains(&v.name) {
+                    "changed"
+                } else {
+                    "same"
+                };
+                serde_json::json!({ "name": v.name, "status": status, "path": v.path, "version": v.version })
+            })
+            .collect();
+        variables.extend(changes.removed.iter().map(|name| {
+            serde_json::json!({ "name": name, "status": "removed", "path": null, "version": null })
+        }));
+        let report = serde_json::json!({
+            "up_to_date": up_to_date,
+            "path": path.display().to_string(),
+            "variables": variables,
+        });
+        println!("{report}");
+    } else if up_to_date {
         ui.info(&format!("{} is up to date", path.display()));
-        return Ok(code::OK);
-    }
-    match old {
-        None => ui.info(&format!(
+    } else if old.is_none() {
+        ui.info(&format!(
             "{} does not exist; a sync would write {} variables",
             path.display(),
             fetched.vars.len()
-        )),
-        Some(old) => ui.info(&format!(
+        ));
+    } else {
+        ui.info(&format!(
             "{} would change: {}",
             path.display(),
-            diff(Some(&old), plan.output.format, &fetched.vars).describe()
-        )),
+            changes.describe()
+        ));
     }
-    Ok(code::WOULD_CHANGE)
+    Ok(if up_to_date {
+        code::OK
+    } else {
+        code::WOULD_CHANGE
+    })
+}
+
+/// Fetch, then replace this process with the command, the secrets in its environment: signals
+/// and the exit status are then the command's own, with no kvenv in between.
+fn run_command(
+    c: &Common,
+    keep_vault_env: bool,
+    no_override: bool,
+    command: &[std::ffi::OsString],
+) -> Result<u8, Error> {
+    use std::os::unix::process::CommandExt;
+    let ui = Ui::of(c);
+    let plan = load(c, false)?;
+    let fetched = fetch_all(&plan, c, &ui)?;
+    if let Some(v) = fetched
+        .vars
+        .iter()
+        .find(|v| v.value.expose().contains('\0'))
+    {
+        return Err(render::RenderError::Nul {
+            name: v.name.clone(),
+            path: v.path.clone(),
+        }
+        .into());
+    }
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| Error::Usage("no command given after --".into()))?;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args);
+    if !keep_vault_env {
+        for name in ["VAULT_TOKEN", "BAO_TOKEN"] {
+            cmd.env_remove(name);
+        }
+    }
+    for v in &fetched.vars {
+        if no_override && std::env::var_os(&v.name).is_some() {
+            continue;
+        }
+        cmd.env(&v.name, v.value.expose());
+    }
+    let e = cmd.exec();
+    Err(Error::Exec {
+        command: program.to_string_lossy().into_owned(),
+        reason: crate::error::io_reason(&e),
+        code: if e.kind() == std::io::ErrorKind::NotFound {
+            127
+        } else {
+            126
+        },
+    })
+}
+
+fn policy(c: &Common, push: bool) -> Result<u8, Error> {
+    let ui = Ui::of(c);
+    let plan = load(c, false)?;
+    let paths = distinct_paths(&plan);
+    let mounts = if paths
+        .iter()
+        .all(|p| find_mount(&plan.vault.mounts, p).is_some())
+    {
+        // Every mount is declared: no server needed.
+        declared_mounts(&plan, &paths)
+    } else {
+        let session = Session::open(&plan, c, &ui)?;
+        let result = session.within(resolve_all(&plan, &session.client, &paths, c));
+        session.close(&ui);
+        result?
+    };
+    print!("{}", crate::policy::render(&plan, &mounts, push));
+    Ok(code::OK)
+}
+
+fn distinct_paths(plan: &Plan) -> Vec<&str> {
+    let mut paths: Vec<&str> = Vec::new();
+    for e in &plan.entries {
+        if !paths.contains(&e.path.as_str()) {
+            paths.push(&e.path);
+        }
+    }
+    paths
+}
+
+fn declared_mounts<'p>(plan: &Plan, paths: &[&'p str]) -> HashMap<&'p str, Mount> {
+    paths
+        .iter()
+        .filter_map(|p| {
+            find_mount(&plan.vault.mounts, p).map(|d| {
+                (
+                    *p,
+                    Mount {
+                        path: d.path.clone(),
+                        version: d.version,
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
+/// Every path's mount, or the first lookup error in manifest order.
+async fn resolve_all<'p>(
+    plan: &Plan,
+    client: &Client,
+    paths: &[&'p str],
+    c: &Common,
+) -> Result<HashMap<&'p str, Mount>, Error> {
+    let resolved = fetch::resolve_mounts(plan, client, paths, c.concurrency.into()).await;
+    for e in &plan.entries {
+        if let Some(Err(err)) = resolved.get(e.path.as_str()) {
+            return Err(FetchError::Vault {
+                at: fetch::At::of(e),
+                source: err.clone(),
+            }
+            .into());
+        }
+    }
+    Ok(resolved
+        .into_iter()
+        .filter_map(|(p, r)| r.ok().map(|m| (p, m)))
+        .collect())
+}
+
+fn push(c: &Common, from: Option<&Path>, apply: bool, overwrite: bool) -> Result<u8, Error> {
+    let ui = Ui::of(c);
+    let plan = load(c, false)?;
+    let file = from
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| plan.output.path.clone());
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read {}: {}",
+            file.display(),
+            crate::error::io_reason(&e)
+        ))
+    })?;
+    let values: HashMap<String, String> = crate::envfile::parse(&text)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "{}:{}: cannot read this line ({}); fix it or remove it",
+                file.display(),
+                e.line,
+                e.reason
+            ))
+        })?
+        .into_iter()
+        .collect();
+    let shown = file.display().to_string();
+    let session = Session::open(&plan, c, &ui)?;
+    let result = session.within(async {
+        let paths: Vec<&str> = plan
+            .entries
+            .iter()
+            .filter(|e| matches!(&e.target, Target::Var { name, .. } if values.contains_key(name)) && e.version.is_none())
+            .map(|e| e.path.as_str())
+            .collect();
+        let mounts = resolve_all(&plan, &session.client, &paths, c).await?;
+        let steps = crate::push::plan(&plan, &session.client, &mounts, &values, &shown).await?;
+        let mut out = String::new();
+        let width = steps.steps.iter().map(|s| s.name.len()).chain(steps.skipped.iter().map(|s| s.0.len())).max().unwrap_or(0);
+        let (mut create, mut update, mut same) = (0, 0, 0);
+        for s in &steps.steps {
+            let (word, note) = match s.action {
+                crate::push::Action::Create => { create += 1; ("create", "") }
+                crate::push::Action::Update => {
+                    update += 1;
+                    ("update", if overwrite { "" } else { "  (differs; needs --overwrite)" })
+                }
+                crate::push::Action::Same => { same += 1; ("same  ", "") }
+            };
+            out.push_str(&format!("{word}  {:width$}  {}#{}{note}\n", s.name, s.path, s.key));
+        }
+        for (label, why) in &steps.skipped {
+            out.push_str(&format!("skip    {label:width$}  ({why})\n"));
+        }
+        print!("{out}");
+        if !apply {
+            ui.info(&format!(
+                "dry run: {create} to create, {update} to update, {same} unchanged; run with --apply to write"
+            ));
+            return Ok::<u8, Error>(code::OK);
+        }
+        let written = crate::push::apply(steps, &session.client, &mounts, &values, overwrite).await?;
+        ui.info(&format!(
+            "pushed {} values to {written} secrets ({same} unchanged)",
+            create + update
+        ));
+        Ok(code::OK)
+    });
+    session.close(&ui);
+    result
+}
+
+/// A starter manifest: each variable of `from` (or an example) at
+/// `kv/{project}/{env}/<lower_snake_name>`, the seed script's convention.
+fn init(
+    manifest: &Path,
+    from: Option<&Path>,
+    project: Option<String>,
+    env: &str,
+    mount: &str,
+) -> Result<u8, Error> {
+    if manifest.exists() {
+        return Err(Error::Usage(format!(
+            "{} already exists; kvenv init does not overwrite it",
+            manifest.display()
+        )));
+    }
+    let project = project.unwrap_or_else(|| {
+        std::env::current_dir()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "app".into())
+    });
+    let mount = mount.trim_matches('/');
+    let names: Vec<String> = match from {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot read {}: {}",
+                    file.display(),
+                    crate::error::io_reason(&e)
+                ))
+            })?;
+            let pairs = crate::envfile::parse(&text).map_err(|e| {
+                Error::Usage(format!(
+                    "{}:{}: cannot read this line ({})",
+                    file.display(),
+                    e.line,
+                    e.reason
+                ))
+            })?;
+            let mut names = Vec::new();
+            for (name, _) in pairs {
+                if crate::plan::is_identifier(&name) {
+                    names.push(name);
+                } else {
+                    eprintln!(
+                        "kvenv: warning: skipping {name:?}: not a valid environment variable name"
+                    );
+                }
+            }
+            names
+        }
+        None => vec!["DATABASE_URL".into(), "SECRET_KEY".into()],
+    };
+    let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let mut text = String::from(
+        "# secrets.toml: which Vault secrets become which environment variables.\n\
+         # `kvenv sync` writes them to .env; `kvenv validate` checks this file offline.\n\n\
+         [vault]\n\
+         # address = \"https://vault.example.com:8200\"   # or BAO_ADDR / VAULT_ADDR\n\n",
+    );
+    text.push_str(&format!(
+        "[vars]                  # {{placeholders}} in paths; override with --var env=prod\nproject = {}\nenv = {}\n\n",
+        quote(&project),
+        quote(env)
+    ));
+    text.push_str("[output]\npath = \".env\"\n\n[secrets]\n");
+    let width = names.iter().map(String::len).max().unwrap_or(0);
+    for name in &names {
+        let path = format!("{mount}/{{project}}/{{env}}/{}", name.to_lowercase());
+        text.push_str(&format!("{name:width$} = {}\n", quote(&path)));
+    }
+    std::fs::write(manifest, text).map_err(|e| crate::write::WriteError {
+        path: manifest.to_owned(),
+        reason: crate::error::io_reason(&e),
+    })?;
+    eprintln!(
+        "kvenv: wrote {} ({} variables); check it with `kvenv validate`",
+        manifest.display(),
+        names.len()
+    );
+    Ok(code::OK)
 }
 
 fn export(c: &Common) -> Result<u8, Error> {

@@ -51,6 +51,15 @@ pub enum Error {
     Render(#[from] crate::render::RenderError),
     #[error(transparent)]
     Write(#[from] crate::write::WriteError),
+    #[error(transparent)]
+    Push(#[from] crate::push::PushError),
+    /// `kvenv run` could not start its command (exit 126, or 127 when it was not found).
+    #[error("cannot run {command}: {reason}")]
+    Exec {
+        command: String,
+        reason: String,
+        code: u8,
+    },
 }
 
 impl From<crate::fetch::FetchError> for Error {
@@ -66,6 +75,8 @@ impl Error {
             Error::Vault(e) => e.exit_code(),
             Error::Fetch(e) => e.exit_code(),
             Error::Write(_) => code::WRITE,
+            Error::Push(e) => e.exit_code(),
+            Error::Exec { code, .. } => *code,
         }
     }
 }

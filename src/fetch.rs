@@ -39,7 +39,7 @@ impl std::fmt::Display for At {
 }
 
 impl At {
-    fn of(entry: &Entry) -> Box<At> {
+    pub fn of(entry: &Entry) -> Box<At> {
         Box::new(At {
             label: entry.label(),
             location: entry.location.clone(),
@@ -219,7 +219,7 @@ fn unreachable_mount() -> Mount {
 
 /// Map every path to its mount: declared ones first, then one lookup per first segment, and
 /// more rounds only for paths the answers did not cover.
-async fn resolve_mounts<'p>(
+pub async fn resolve_mounts<'p>(
     plan: &Plan,
     client: &Client,
     paths: &[&'p str],

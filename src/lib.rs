@@ -9,11 +9,14 @@
 pub mod cli;
 pub mod commands;
 pub mod diff;
+pub mod envfile;
 pub mod error;
 pub mod fetch;
 pub mod gitignore;
 pub mod manifest;
 pub mod plan;
+pub mod policy;
+pub mod push;
 pub mod render;
 pub mod secret;
 pub mod vault;

@@ -141,6 +141,7 @@ pub async fn read(
         403 => {
             return Err(if client.token_is_valid().await? {
                 VaultError::Forbidden {
+                    capability: "read",
                     api_path: api_path.split('?').next().unwrap_or_default().to_owned(),
                 }
             } else {
@@ -209,6 +210,62 @@ pub async fn read(
                 _ => Err(shape_error("data.data and data.metadata objects")),
             }
         }
+    }
+}
+
+/// Why a write did not happen.
+#[derive(Debug)]
+pub enum WriteRefused {
+    /// KV v2 check-and-set: the secret changed since it was read.
+    Changed,
+    Vault(VaultError),
+}
+
+/// Write the whole secret at `path`. On KV v2 with `cas`, only if its current version is still
+/// `cas` (0: only if it does not exist), so a concurrent change is detected, not overwritten.
+pub async fn write(
+    client: &Client,
+    mount: &Mount,
+    path: &str,
+    data: &Map<String, Value>,
+    cas: Option<u64>,
+) -> Result<(), WriteRefused> {
+    let rest = path.strip_prefix(mount.path.as_str()).unwrap_or("");
+    let (api_path, body) = match mount.version {
+        KvVersion::V1 => (
+            format!("{}{}", encode_path(&mount.path), encode_path(rest)),
+            Value::Object(data.clone()),
+        ),
+        KvVersion::V2 => {
+            let mut body = serde_json::json!({ "data": data });
+            if let Some(cas) = cas {
+                body["options"] = serde_json::json!({ "cas": cas });
+            }
+            (
+                format!("{}data/{}", encode_path(&mount.path), encode_path(rest)),
+                body,
+            )
+        }
+    };
+    let reply = client
+        .post(&api_path, &body, None)
+        .await
+        .map_err(WriteRefused::Vault)?;
+    match reply.status {
+        200 | 204 => Ok(()),
+        400 if reply.errors().contains("check-and-set") => Err(WriteRefused::Changed),
+        403 => Err(WriteRefused::Vault(match client.token_is_valid().await {
+            Ok(true) => VaultError::Forbidden {
+                capability: "update",
+                api_path,
+            },
+            Ok(false) => VaultError::TokenRejected,
+            Err(e) => e,
+        })),
+        status => Err(WriteRefused::Vault(VaultError::Server {
+            status,
+            message: reply.errors(),
+        })),
     }
 }
 

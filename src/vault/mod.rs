@@ -44,8 +44,11 @@ pub enum VaultError {
         "Vault refused the token (permission denied, also on auth/token/lookup-self): it is invalid, expired or revoked; get a new one"
     )]
     TokenRejected,
-    #[error("permission denied: the token's policies do not allow `read` on {api_path}")]
-    Forbidden { api_path: String },
+    #[error("permission denied: the token's policies do not allow `{capability}` on {api_path}")]
+    Forbidden {
+        capability: &'static str,
+        api_path: String,
+    },
     #[error(
         "permission denied looking up its mount: no such mount, or the token's policies grant nothing under it (if only detection is refused, declare the mount: [vault] kv_version = {{ \"<mount>\" = 2 }})"
     )]
