@@ -25,6 +25,24 @@ pub struct Proxy {
     pub seen: Arc<Mutex<Vec<(String, bool)>>>,
 }
 
+/// A proxy that forwards everything but first calls `hook` with each request line.
+pub fn proxy_with_hook(upstream: &str, hook: impl Fn(&str) + Send + Sync + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = upstream.to_owned();
+    let hook = Arc::new(hook);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (upstream, hook) = (upstream.clone(), hook.clone());
+            std::thread::spawn(move || {
+                let seen = Mutex::new(Vec::new());
+                serve(stream, &upstream, &[], &AtomicUsize::new(0), &seen, &*hook)
+            });
+        }
+    });
+    addr
+}
+
 /// Start a proxy to `upstream` whose first `faults.len()` requests get those faults.
 pub fn proxy(upstream: &str, faults: Vec<Fault>) -> Proxy {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -42,7 +60,7 @@ pub fn proxy(upstream: &str, faults: Vec<Fault>) -> Proxy {
                 seen2.clone(),
                 upstream.clone(),
             );
-            std::thread::spawn(move || serve(stream, &upstream, &faults, &count, &seen));
+            std::thread::spawn(move || serve(stream, &upstream, &faults, &count, &seen, &|_| {}));
         }
     });
     Proxy { addr, seen }
@@ -54,6 +72,7 @@ fn serve(
     faults: &[Fault],
     count: &AtomicUsize,
     seen: &Mutex<Vec<(String, bool)>>,
+    hook: &dyn Fn(&str),
 ) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
@@ -92,6 +111,7 @@ fn serve(
         seen.lock()
             .unwrap()
             .push((request_line.trim_end().to_owned(), token));
+        hook(request_line.trim_end());
         let n = count.fetch_add(1, Ordering::SeqCst);
         let mut parts = request_line.split_whitespace();
         let (method, target) = (parts.next().unwrap_or("GET"), parts.next().unwrap_or("/"));

@@ -15,3 +15,4 @@ mod seed;
 mod sync;
 mod tls;
 mod validate;
+mod workflows;
