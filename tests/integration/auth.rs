@@ -490,3 +490,63 @@ fn kubernetes_default_token_path() {
         .stderr("kvenv: error: jwt: cannot read /var/run/secrets/kubernetes.io/serviceaccount/token: no such file or directory\n")
         .run();
 }
+
+#[test]
+fn login_in_a_parent_namespace_reads_in_a_child() {
+    let t = Test::new();
+    let ns = t.prefix.clone();
+    server().ok("POST", &format!("sys/namespaces/{ns}"), None);
+    let (status, _) = server().api_in(Some(&ns), "POST", "sys/namespaces/child", None);
+    assert_eq!(status, 200);
+    let child = format!("{ns}/child");
+    let ok = |ns: &str, method: &str, path: &str, body: Value| {
+        let (status, value) = server().api_in(Some(ns), method, path, Some(body));
+        assert!((200..300).contains(&status), "{path}: {status} {value}");
+        value
+    };
+    ok(
+        &child,
+        "POST",
+        "sys/mounts/kv",
+        json!({"type": "kv", "options": {"version": "2"}}),
+    );
+    ok(
+        &child,
+        "POST",
+        "kv/data/app",
+        json!({"data": {"A": "CANARY-nested"}}),
+    );
+    ok(
+        &ns,
+        "PUT",
+        "sys/policies/acl/reader",
+        json!({"policy": "path \"child/kv/data/*\" { capabilities = [\"read\"] }\npath \"child/sys/internal/ui/mounts/*\" { capabilities = [\"read\"] }"}),
+    );
+    ok(&ns, "POST", "sys/auth/approle", json!({"type": "approle"}));
+    ok(
+        &ns,
+        "POST",
+        "auth/approle/role/app",
+        json!({"token_policies": ["reader"]}),
+    );
+    let role_id = ok(&ns, "GET", "auth/approle/role/app/role-id", json!({}))["data"]["role_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret_id =
+        ok(&ns, "POST", "auth/approle/role/app/secret-id", json!({}))["data"]["secret_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    t.manifest(&format!(
+        "[vault]\nnamespace = \"{child}\"\n[vault.auth]\nmethod = \"approle\"\nnamespace = \"{ns}\"\nrole_id = {{ env = \"ROLE_ID\" }}\nsecret_id = {{ env = \"SECRET_ID\" }}\n[secrets]\nA = \"kv/app\"\n"
+    ))
+    .env_remove("VAULT_TOKEN")
+    .env("ROLE_ID", &role_id)
+    .env("SECRET_ID", &secret_id)
+    .canary(&secret_id)
+    .args(["sync", "-q"])
+    .stderr("")
+    .file(".env", &format!("{HEADER}A='CANARY-nested'\n"))
+    .run();
+}

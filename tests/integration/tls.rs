@@ -261,3 +261,66 @@ fn mutual_tls() {
         .stderr_contains("--client-key")
         .run();
 }
+
+#[test]
+fn concurrent_reads_share_one_http2_connection() {
+    let certs = tempfile::tempdir().unwrap();
+    let audit = certs.path().join("audit.log");
+    let config = certs.path().join("audit.hcl");
+    std::fs::write(
+        &config,
+        format!(
+            "audit \"file\" \"a\" {{\n  options {{\n    file_path = \"{}\"\n  }}\n}}\n",
+            audit.display()
+        ),
+    )
+    .unwrap();
+    let server = OwnServer::start_with(
+        &[
+            "-dev-tls".into(),
+            format!("-dev-tls-cert-dir={}", certs.path().display()),
+            format!("-config={}", config.display()),
+        ],
+        "https",
+    );
+    assert_eq!(
+        server.api(
+            "POST",
+            "sys/mounts/kv",
+            json!({"type": "kv", "options": {"version": "2"}})
+        ),
+        204
+    );
+    let mut manifest = String::from("[secrets]\n");
+    for i in 0..24 {
+        assert_eq!(
+            server.api(
+                "POST",
+                &format!("kv/data/s{i}"),
+                json!({"data": {"v": format!("value-{i}")}})
+            ),
+            200
+        );
+        manifest.push_str(&format!("V{i} = \"kv/s{i}#v\"\n"));
+    }
+    let before = std::fs::read_to_string(&audit).unwrap().lines().count();
+    Test::new()
+        .manifest(&manifest)
+        .env("VAULT_ADDR", &server.addr)
+        .env(
+            "VAULT_CACERT",
+            certs.path().join("vault-ca.pem").to_str().unwrap(),
+        )
+        .args(["sync", "-q", "--concurrency", "8"])
+        .stderr("")
+        .run();
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let ports: std::collections::BTreeSet<u64> = log
+        .lines()
+        .skip(before)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["type"] == "request")
+        .filter_map(|e| e["request"]["remote_port"].as_u64())
+        .collect();
+    assert_eq!(ports.len(), 1, "client ports seen: {ports:?}");
+}
