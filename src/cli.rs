@@ -163,9 +163,10 @@ pub struct Common {
     #[arg(long = "reader", value_name = "NAME", value_parser = parse_reader)]
     pub readers: Vec<Reader>,
 
-    /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    /// Requests in flight at once [default: 8 over HTTP/1.1 connections, 64 over one HTTP/2
+    /// connection].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: Option<u16>,
 
     /// Deadline for the whole run, e.g. 60s, 500ms, 2m.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]

@@ -198,7 +198,11 @@ impl Session {
 /// Fetch everything the plan names, and report what was fetched at the verbosity asked for.
 fn fetch_all(plan: &Plan, c: &Common, ui: &Ui) -> Result<Fetched, Error> {
     let session = Session::open(plan, c, ui)?;
-    let result = session.within(fetch::fetch(plan, &session.client, c.concurrency.into()));
+    let result = session.within(fetch::fetch(
+        plan,
+        &session.client,
+        c.concurrency.map(usize::from),
+    ));
     if let Ok(fetched) = &result {
         for w in &fetched.warnings {
             ui.warn(&format!("Vault: {w}"));
@@ -477,7 +481,13 @@ async fn resolve_all<'p>(
     paths: &[&'p str],
     c: &Common,
 ) -> Result<HashMap<&'p str, Mount>, Error> {
-    let resolved = fetch::resolve_mounts(plan, client, paths, c.concurrency.into()).await;
+    let resolved = fetch::resolve_mounts(
+        plan,
+        client,
+        paths,
+        c.concurrency.map_or(fetch::HTTP1_CONCURRENCY, usize::from),
+    )
+    .await;
     for e in &plan.entries {
         if let Some(Err(err)) = resolved.get(e.path.as_str()) {
             return Err(FetchError::Vault {

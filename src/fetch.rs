@@ -124,16 +124,27 @@ pub struct Fetched {
     pub warnings: Vec<String>,
 }
 
+/// Requests in flight over HTTP/1.1, where each is a connection of its own: the server's
+/// throughput flattens out above 4–8 on loopback (`shared/reference/vault-api.md` §6), and more
+/// connections only cost handshakes.
+pub const HTTP1_CONCURRENCY: usize = 8;
+
+/// Streams in flight over one HTTP/2 connection (TLS servers negotiate it by ALPN). Streams are
+/// cheap, and across a network every round of requests costs a round trip: 100 secrets at 8 in
+/// flight are 13 round trips, at 64 they are 2. Go's HTTP/2 server, which Vault and OpenBao use,
+/// allows 250 concurrent streams.
+pub const HTTP2_CONCURRENCY: usize = 64;
+
 /// One distinct read: a path and an optional version pin.
 type ReadKey = (String, Option<u64>);
 
-/// Fetch every secret the plan names.
+/// Fetch every secret the plan names, with at most `concurrency` requests in flight (by default
+/// chosen by the HTTP version the first answers came over).
 pub async fn fetch(
     plan: &Plan,
     client: &Client,
-    concurrency: usize,
+    concurrency: Option<usize>,
 ) -> Result<Fetched, FetchError> {
-    let concurrency = concurrency.max(1);
     let mut paths: Vec<&str> = Vec::new();
     let mut seen = HashSet::new();
     for e in &plan.entries {
@@ -142,7 +153,20 @@ pub async fn fetch(
         }
     }
 
-    let mounts = resolve_mounts(plan, client, &paths, concurrency).await;
+    let mounts = resolve_mounts(
+        plan,
+        client,
+        &paths,
+        concurrency.unwrap_or(HTTP1_CONCURRENCY),
+    )
+    .await;
+    let concurrency = concurrency
+        .unwrap_or(if client.http2() {
+            HTTP2_CONCURRENCY
+        } else {
+            HTTP1_CONCURRENCY
+        })
+        .max(1);
 
     let mut keys: Vec<ReadKey> = Vec::new();
     let mut seen = HashSet::new();

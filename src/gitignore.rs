@@ -11,11 +11,20 @@
 //!
 //! kvenv does not read git's global excludes: a rule only on one developer's machine does not
 //! protect the teammate who clones the repository.
+//!
+//! Runs at the same time (a deploy hook and a developer, or twenty CI jobs sharing a checkout)
+//! must add the rule once, not once each. Check-then-append is a race, so the append happens
+//! under an exclusive `flock` on the output's folder, and the check is repeated once the lock is
+//! held: a run that waited finds the rule its predecessor added. The folder itself is locked
+//! because the `.gitignore` is replaced by rename (a lock on the old file would not bind a run
+//! that opens the new one) and a lock file of its own would be one more file in the user's
+//! folder. Runs that find the file already ignored, the usual case, take no lock.
 
-use std::fs;
+use std::fs::{self, File, TryLockError};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use ignore::Match;
 use ignore::gitignore::Gitignore;
@@ -37,11 +46,35 @@ pub fn ensure_ignored(output: &Path) -> Result<Outcome, WriteError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let file = dir.join(&name);
-    let root = repo_root(&dir);
+    if is_ignored(&dir, &name) {
+        return Ok(Outcome::AlreadyIgnored);
+    }
+    let _lock = lock_folder(&dir);
+    if is_ignored(&dir, &name) {
+        return Ok(Outcome::AlreadyIgnored);
+    }
+
+    let gitignore = dir.join(".gitignore");
+    let mut content = read_existing(&gitignore)?.unwrap_or_default();
+    if !content.is_empty() && !content.ends_with(b"\n") {
+        content.push(b'\n');
+    }
+    content.extend_from_slice(format!("/{}\n", escape(&name)).as_bytes());
+    let mode = fs::metadata(&gitignore)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o644);
+    write_atomic(&gitignore, &content, mode)?;
+    Ok(Outcome::Added(gitignore))
+}
+
+/// Whether a `.gitignore` from `dir` up to the repository root, or `.git/info/exclude`,
+/// ignores the file `name` in `dir`.
+fn is_ignored(dir: &Path, name: &str) -> bool {
+    let file = dir.join(name);
+    let root = repo_root(dir);
 
     let mut layers: Vec<PathBuf> = Vec::new();
-    let mut current = Some(dir.as_path());
+    let mut current = Some(dir);
     while let Some(d) = current {
         layers.push(d.join(".gitignore"));
         if Some(d) == root.as_deref() {
@@ -68,23 +101,33 @@ pub fn ensure_ignored(output: &Path) -> Result<Outcome, WriteError> {
             continue;
         };
         match matcher.matched_path_or_any_parents(&file, false) {
-            Match::Ignore(_) => return Ok(Outcome::AlreadyIgnored),
-            Match::Whitelist(_) => break,
+            Match::Ignore(_) => return true,
+            Match::Whitelist(_) => return false,
             Match::None => {}
         }
     }
+    false
+}
 
-    let gitignore = dir.join(".gitignore");
-    let mut content = read_existing(&gitignore)?.unwrap_or_default();
-    if !content.is_empty() && !content.ends_with(b"\n") {
-        content.push(b'\n');
+/// How long a run waits for another one to finish its append. The lock is held for a few file
+/// reads and one small write, so only a stopped or hung process holds it this long; kvenv then
+/// goes on without it rather than hang: the worst outcome is a duplicate line.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// An exclusive lock on `dir`, released when the returned handle is dropped; `None` if the
+/// folder cannot be opened, the filesystem has no locks, or [`LOCK_WAIT`] passed.
+fn lock_folder(dir: &Path) -> Option<File> {
+    let folder = File::open(dir).ok()?;
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match folder.try_lock() {
+            Ok(()) => return Some(folder),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => return None,
+        }
     }
-    content.extend_from_slice(format!("/{}\n", escape(&name)).as_bytes());
-    let mode = fs::metadata(&gitignore)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o644);
-    write_atomic(&gitignore, &content, mode)?;
-    Ok(Outcome::Added(gitignore))
 }
 
 /// Whether git tracks `output` already (then ignoring it changes nothing: it must be removed
@@ -200,6 +243,33 @@ mod tests {
         assert_eq!(
             fs::read_to_string(d.path().join("app/.gitignore")).unwrap(),
             "!.env\n/.env\n"
+        );
+    }
+
+    #[test]
+    fn runs_at_once_add_one_rule() {
+        let d = repo();
+        fs::write(d.path().join(".gitignore"), "target/\n").unwrap();
+        let out = d.path().join(".env");
+        let barrier = std::sync::Barrier::new(16);
+        let added = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..16)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        ensure_ignored(&out).unwrap()
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| r.join().unwrap())
+                .filter(|o| matches!(o, Outcome::Added(_)))
+                .count()
+        });
+        assert_eq!(added, 1);
+        assert_eq!(
+            fs::read_to_string(d.path().join(".gitignore")).unwrap(),
+            "target/\n/.env\n"
         );
     }
 

@@ -9,11 +9,27 @@
 //!
 //! If the output path is a symlink (a `.env` pointing into a shared config folder), its final
 //! target is replaced and the link stays.
+//!
+//! A run killed between creating its temp file and the rename (SIGKILL, OOM killer, power loss)
+//! leaves that temp file behind: `.NAME.kvenv-XXXXXX.tmp`, mode 0600, holding some or all of the
+//! new secrets. The next write to the same file removes such leftovers, but it must never remove
+//! the temp file of a run that is still writing (two `kvenv sync` at once, say from a cron job
+//! and a developer). Age cannot tell the two apart: a live run can be slow (a stopped process, a
+//! slow disk) and a dead one recent. So each run holds an exclusive `flock` on its temp file
+//! from just after creating it until the rename is done, and a leftover is removed only if its
+//! lock can be taken. The kernel drops a dead process's locks whatever killed it, so an
+//! unlockable temp file belongs to a live run and is left alone. Two narrow races are closed by
+//! comparing inodes: the sweeper removes a name only if it still names the file it locked (not a
+//! file a live run has just renamed into place under that name), and a writer whose brand-new
+//! temp file was swept between its creation and its lock notices that its name is gone and starts
+//! over. Where the filesystem has no locks (`try_lock` fails with an error), nothing is removed.
 
-use std::fs::{self, File, Permissions};
+use std::fs::{self, File, Permissions, TryLockError};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
 
 use thiserror::Error;
 
@@ -86,6 +102,16 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<Outcome, W
             reason: "is a directory".into(),
         });
     }
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Before the up-to-date check: most runs end there, and a leftover must not outlive them.
+    remove_stale_temps(&dir, &name);
     if read_existing(&target)?.as_deref() == Some(content) {
         let meta = fs::metadata(&target).map_err(|e| WriteError::new(path, &e))?;
         if meta.permissions().mode() & 0o7777 != mode {
@@ -95,20 +121,7 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<Outcome, W
         return Ok(Outcome::Unchanged);
     }
 
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.kvenv-"))
-        .suffix(".tmp")
-        .permissions(Permissions::from_mode(mode & 0o600))
-        .tempfile_in(&dir)
-        .map_err(|e| WriteError::new(path, &e))?;
+    let mut temp = locked_temp(&dir, &name, mode).map_err(|e| WriteError::new(path, &e))?;
     // Created with at most owner read/write (the umask can only take bits away); the exact mode
     // is set before any content is written, so it never exposes more than `mode` allows.
     temp.as_file()
@@ -124,6 +137,80 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<Outcome, W
         let _ = d.sync_all();
     }
     Ok(Outcome::Written)
+}
+
+/// `.NAME.kvenv-`: the start of every temp file name for the output `NAME`.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.kvenv-")
+}
+
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// A new temp file next to the output, locked for as long as it lives (see the module doc).
+fn locked_temp(dir: &Path, name: &str, mode: u32) -> std::io::Result<NamedTempFile> {
+    // A handful of tries: each lost race needs a sweep to land in a window of microseconds.
+    for _ in 0..8 {
+        let temp = tempfile::Builder::new()
+            .prefix(&temp_prefix(name))
+            .suffix(TEMP_SUFFIX)
+            .permissions(Permissions::from_mode(mode & 0o600))
+            .tempfile_in(dir)?;
+        if temp.as_file().lock().is_err() {
+            // No locks on this filesystem: no sweeper can lock it either, so none removes it.
+            return Ok(temp);
+        }
+        if names_file(temp.path(), temp.as_file()) {
+            return Ok(temp);
+        }
+    }
+    Err(std::io::Error::other(
+        "its temp file kept being removed by another process",
+    ))
+}
+
+/// Whether `path` (not followed if a symlink) is the file open as `file`.
+fn names_file(path: &Path, file: &File) -> bool {
+    match (fs::symlink_metadata(path), file.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Remove the temp files that killed runs left next to the output `name` in `dir`: those whose
+/// lock nobody holds. Best effort: a leftover that cannot be removed is no reason to fail a run.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = temp_prefix(name);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(n) = file_name.to_str() else {
+            continue;
+        };
+        let is_ours = n.len() > prefix.len() + TEMP_SUFFIX.len()
+            && n.starts_with(&prefix)
+            && n.ends_with(TEMP_SUFFIX);
+        // Only regular files: opening a FIFO someone named like a temp file would block.
+        if !is_ours || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        match file.try_lock() {
+            Ok(()) if names_file(&path, &file) => {
+                let _ = fs::remove_file(&path);
+            }
+            // Renamed into place by the run that made it, just now.
+            Ok(()) => {}
+            // A live run holds it.
+            Err(TryLockError::WouldBlock) => {}
+            // No locks on this filesystem: its owner may be alive.
+            Err(TryLockError::Error(_)) => {}
+        }
+    }
 }
 
 #[cfg(test)]
@@ -175,6 +262,37 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn leftovers_of_killed_runs_are_removed_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".env");
+        fs::write(&p, "A='1'\n").unwrap();
+        let dead = dir.path().join("..env.kvenv-dead01.tmp");
+        fs::write(&dead, "A='half").unwrap();
+        let live = dir.path().join("..env.kvenv-live01.tmp");
+        fs::write(&live, "A='2").unwrap();
+        // Another open file description: its lock conflicts with the sweeper's, as another
+        // process's would.
+        let holder = File::open(&live).unwrap();
+        holder.lock().unwrap();
+        let other = dir.path().join(".other.kvenv-dead02.tmp");
+        fs::write(&other, "").unwrap();
+
+        // Even a run that finds the file up to date sweeps.
+        assert_eq!(
+            write_atomic(&p, b"A='1'\n", 0o600).unwrap(),
+            Outcome::Unchanged
+        );
+        assert!(!dead.exists());
+        assert!(live.exists(), "a live run's temp file was removed");
+        assert!(other.exists(), "another output's temp file was removed");
+
+        drop(holder);
+        write_atomic(&p, b"A='3'\n", 0o600).unwrap();
+        assert!(!live.exists());
+        assert_eq!(fs::read(&p).unwrap(), b"A='3'\n");
     }
 
     #[test]

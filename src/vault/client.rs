@@ -18,7 +18,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
@@ -109,6 +109,7 @@ pub struct Client {
     token_valid: OnceCell<bool>,
     jitter: AtomicU64,
     requests: AtomicU64,
+    http2: AtomicBool,
 }
 
 impl Client {
@@ -172,6 +173,7 @@ impl Client {
             token_valid: OnceCell::new(),
             jitter: AtomicU64::new(seed | 1),
             requests: AtomicU64::new(0),
+            http2: AtomicBool::new(false),
         })
     }
 
@@ -187,6 +189,11 @@ impl Client {
 
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// Whether the server answered over HTTP/2 (so requests share one connection).
+    pub fn http2(&self) -> bool {
+        self.http2.load(Ordering::Relaxed)
     }
 
     /// How many HTTP requests this client sent (retries included).
@@ -250,6 +257,9 @@ impl Client {
             let outcome = request.send().await;
             let wait = match outcome {
                 Ok(response) => {
+                    if response.version() == reqwest::Version::HTTP_2 {
+                        self.http2.store(true, Ordering::Relaxed);
+                    }
                     let status = response.status();
                     let retry_after = response
                         .headers()
