@@ -21,8 +21,9 @@ pub enum Fault {
 
 pub struct Proxy {
     pub addr: String,
-    /// Every request line seen, with whether it carried a Vault token.
-    pub seen: Arc<Mutex<Vec<(String, bool)>>>,
+    /// Every request seen: its line, whether it carried a Vault token, and whether it carried
+    /// `X-Vault-Request: true`.
+    pub seen: Arc<Mutex<Vec<(String, bool, bool)>>>,
 }
 
 /// A proxy that forwards everything but first calls `hook` with each request line.
@@ -71,7 +72,7 @@ fn serve(
     upstream: &str,
     faults: &[Fault],
     count: &AtomicUsize,
-    seen: &Mutex<Vec<(String, bool)>>,
+    seen: &Mutex<Vec<(String, bool, bool)>>,
     hook: &dyn Fn(&str),
 ) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -108,9 +109,12 @@ fn serve(
             return;
         }
         let token = headers.iter().any(|(k, _)| k == "x-vault-token");
+        let marked = headers
+            .iter()
+            .any(|(k, v)| k == "x-vault-request" && v == "true");
         seen.lock()
             .unwrap()
-            .push((request_line.trim_end().to_owned(), token));
+            .push((request_line.trim_end().to_owned(), token, marked));
         hook(request_line.trim_end());
         let n = count.fetch_add(1, Ordering::SeqCst);
         let mut parts = request_line.split_whitespace();
@@ -302,7 +306,7 @@ fn redirects_to_another_port_are_refused_and_same_origin_ones_followed() {
         .run();
     let seen = p.seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
-    assert!(seen.iter().all(|(_, token)| *token));
+    assert!(seen.iter().all(|(_, token, _)| *token));
 }
 
 fn leak(s: String) -> &'static str {
@@ -330,4 +334,29 @@ fn a_wrong_json_shape_is_a_clear_error() {
         .status(5)
         .stderr("kvenv: error: A (secrets.toml:4): @/kv/app: unexpected answer from Vault: HTTP 200 with a body that is not JSON\n")
         .run();
+}
+
+#[test]
+fn every_request_is_marked_and_warnings_are_shown() {
+    let body = r#"{"data":{"data":{"A":"CANARY-warned"},"metadata":{"version":1}},"warnings":["Endpoint ignored these unrecognized parameters: [x]"]}"#;
+    let p = proxy(&server().addr, vec![Fault::Answer(200, "", body)]);
+    app(&p)
+        .args(["sync", "-q"])
+        .stderr("kvenv: warning: Vault: @/kv/app: Endpoint ignored these unrecognized parameters: [x]\n")
+        .file(".env", &format!("{HEADER}A='CANARY-warned'\n"))
+        .run();
+    // Through a proxy that forwards, with mount detection and a login-free token: every request
+    // carries X-Vault-Request: true (Vault Agent and bao proxy refuse requests without it).
+    let p = proxy(&server().addr, Vec::new());
+    app(&p)
+        .manifest("[secrets]\nA = \"@/kv/app\"\nB = { path = \"@/kv/nope\", optional = true }\n")
+        .args(["sync", "-q"])
+        .stderr("")
+        .run();
+    let seen = p.seen.lock().unwrap();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(
+        seen.iter().all(|(_, token, marked)| *token && *marked),
+        "{seen:?}"
+    );
 }
