@@ -267,15 +267,41 @@ fn elapsed_ms(start: Instant) -> u128 {
     start.elapsed().as_millis()
 }
 
+/// What sync and check share: the new content, the file's current content, and the difference.
+struct Prepared {
+    plan: Plan,
+    fetched: Fetched,
+    bytes: Vec<u8>,
+    old: Option<Vec<u8>>,
+    changes: crate::diff::Diff,
+}
+
+fn prepare(c: &Common, ui: &Ui) -> Result<Prepared, Error> {
+    let plan = load(c, false)?;
+    let fetched = fetch_all(&plan, c, ui)?;
+    let bytes = render::render(&fetched.vars, &render_options(&plan))?;
+    let old = write::read_existing(&write::resolve_target(&plan.output.path)?)?;
+    let changes = diff(old.as_deref(), plan.output.format, &fetched.vars);
+    Ok(Prepared {
+        plan,
+        fetched,
+        bytes,
+        old,
+        changes,
+    })
+}
+
 fn sync(c: &Common) -> Result<u8, Error> {
     let start = Instant::now();
     let ui = Ui::of(c);
-    let plan = load(c, false)?;
-    let fetched = fetch_all(&plan, c, &ui)?;
-    let bytes = render::render(&fetched.vars, &render_options(&plan))?;
+    let Prepared {
+        plan,
+        fetched,
+        bytes,
+        changes,
+        ..
+    } = prepare(c, &ui)?;
     let path = &plan.output.path;
-    let old = write::read_existing(&write::resolve_target(path)?)?;
-    let changes = diff(old.as_deref(), plan.output.format, &fetched.vars);
     let outcome = write::write_atomic(path, &bytes, plan.output.mode)?;
     if plan.output.gitignore {
         if let gitignore::Outcome::Added(_) = gitignore::ensure_ignored(path)? {
@@ -323,13 +349,15 @@ fn file_name(path: &Path) -> String {
 
 fn check(c: &Common, json: bool) -> Result<u8, Error> {
     let ui = Ui::of(c);
-    let plan = load(c, false)?;
-    let fetched = fetch_all(&plan, c, &ui)?;
-    let bytes = render::render(&fetched.vars, &render_options(&plan))?;
+    let Prepared {
+        plan,
+        fetched,
+        bytes,
+        old,
+        changes,
+    } = prepare(c, &ui)?;
     let path = &plan.output.path;
-    let old = write::read_existing(&write::resolve_target(path)?)?;
     let up_to_date = old.as_deref() == Some(bytes.as_slice());
-    let changes = diff(old.as_deref(), plan.output.format, &fetched.vars);
     if json {
         let mut variables: Vec<serde_json::Value> = fetched
             .vars

@@ -281,37 +281,22 @@ pub fn tls(flags: &Tls, manifest: Option<&TlsSection>, base: &Path, env: EnvLook
             .or_else(|| m.map(|p| base.join(p)))
     };
     let truthy = |v: String| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True");
+    let m = manifest.cloned().unwrap_or_default();
     Tls {
-        ca_cert: path(
-            &flags.ca_cert,
-            "CACERT",
-            manifest.and_then(|m| m.ca_cert.as_ref()),
-        ),
-        ca_path: path(
-            &flags.ca_path,
-            "CAPATH",
-            manifest.and_then(|m| m.ca_path.as_ref()),
-        ),
-        client_cert: path(
-            &flags.client_cert,
-            "CLIENT_CERT",
-            manifest.and_then(|m| m.client_cert.as_ref()),
-        ),
-        client_key: path(
-            &flags.client_key,
-            "CLIENT_KEY",
-            manifest.and_then(|m| m.client_key.as_ref()),
-        ),
+        ca_cert: path(&flags.ca_cert, "CACERT", m.ca_cert.as_ref()),
+        ca_path: path(&flags.ca_path, "CAPATH", m.ca_path.as_ref()),
+        client_cert: path(&flags.client_cert, "CLIENT_CERT", m.client_cert.as_ref()),
+        client_key: path(&flags.client_key, "CLIENT_KEY", m.client_key.as_ref()),
         server_name: flags
             .server_name
             .clone()
             .or_else(|| env("BAO_TLS_SERVER_NAME"))
             .or_else(|| env("VAULT_TLS_SERVER_NAME"))
-            .or_else(|| manifest.and_then(|m| m.server_name.clone())),
+            .or_else(|| m.server_name.clone()),
         skip_verify: flags.skip_verify
             || env("BAO_SKIP_VERIFY").is_some_and(truthy)
             || env("VAULT_SKIP_VERIFY").is_some_and(truthy)
-            || manifest.and_then(|m| m.skip_verify).unwrap_or(false),
+            || m.skip_verify.unwrap_or(false),
     }
 }
 
