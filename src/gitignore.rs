@@ -55,7 +55,17 @@ pub fn ensure_ignored(output: &Path) -> Result<Outcome, WriteError> {
     }
 
     let gitignore = dir.join(".gitignore");
-    let mut content = read_existing(&gitignore)?.unwrap_or_default();
+    // Errors name the file as the user would: next to the output path they gave.
+    let named = |e: WriteError| WriteError {
+        path: match output.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.join(".gitignore"),
+            _ => PathBuf::from(".gitignore"),
+        },
+        reason: e.reason,
+    };
+    let mut content = read_existing(&gitignore)
+        .map_err(named)?
+        .unwrap_or_default();
     if !content.is_empty() && !content.ends_with(b"\n") {
         content.push(b'\n');
     }
@@ -63,7 +73,7 @@ pub fn ensure_ignored(output: &Path) -> Result<Outcome, WriteError> {
     let mode = fs::metadata(&gitignore)
         .map(|m| m.permissions().mode() & 0o7777)
         .unwrap_or(0o644);
-    write_atomic(&gitignore, &content, mode)?;
+    write_atomic(&gitignore, &content, mode).map_err(named)?;
     Ok(Outcome::Added(gitignore))
 }
 

@@ -1,0 +1,398 @@
+//! HA failover: a real three-node OpenBao raft cluster on loopback (non-dev servers, raft storage
+//! in temp dirs), initialised, unsealed and joined by the test. kvenv reads 500 secrets through a
+//! standby (behind a relay that slows each request a little, so the run lasts long enough); the
+//! active node is killed with SIGKILL when the run is a third of the way through. The run must
+//! either complete with every value correct or fail cleanly (exit 5) with the old file intact;
+//! runs keep going while the cluster elects a new leader, under the same rule; and a run after
+//! the election must succeed.
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::kit::{Figures, HEADER, kvenv, tally};
+use crate::relay::Relay;
+use crate::server::{bao_binary, free_port};
+
+const SECRETS: usize = 500;
+const OLD: &str = "OLD='the file before the failover'\n";
+
+struct Node {
+    name: String,
+    addr: String,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn start(dir: &Path, n: usize) -> Node {
+        let (port, cluster) = (free_port(), free_port());
+        let name = format!("n{n}");
+        let data = dir.join(&name);
+        std::fs::create_dir_all(&data).unwrap();
+        let config = dir.join(format!("{name}.hcl"));
+        std::fs::write(
+            &config,
+            format!(
+                "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"{name}\"\n  performance_multiplier = 1\n}}\n\
+                 listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster}\"\n  tls_disable = true\n}}\n\
+                 api_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"https://127.0.0.1:{cluster}\"\n\
+                 disable_mlock = true\nui = false\n",
+                data.display()
+            ),
+        )
+        .unwrap();
+        let mut cmd = Command::new(bao_binary());
+        cmd.args(["server", &format!("-config={}", config.display())])
+            .env("HOME", dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: prctl is async-signal-safe: the node dies if the test process does.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        Node {
+            name,
+            addr: format!("http://127.0.0.1:{port}"),
+            child: Some(cmd.spawn().unwrap()),
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct Api {
+    http: reqwest::blocking::Client,
+    token: String,
+}
+
+impl Api {
+    fn call(&self, node: &Node, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}/v1/{path}", node.addr),
+            )
+            .header("X-Vault-Token", &self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        match req.send() {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                (status, r.json().unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    fn ok(&self, node: &Node, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.call(node, method, path, body);
+        assert!(
+            (200..300).contains(&status),
+            "{} {method} {path}: HTTP {status} {value}",
+            node.name
+        );
+        value
+    }
+}
+
+/// Poll `check` every 100 ms until it holds or `limit` passes.
+fn until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes: Vec<Node> = (1..=3).map(|n| Node::start(dir.path(), n)).collect();
+    let mut api = Api {
+        http: reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+        token: String::new(),
+    };
+    for node in &nodes {
+        until(Duration::from_secs(30), "the nodes to listen", || {
+            api.call(node, "GET", "sys/seal-status", None).0 == 200
+        });
+    }
+
+    // Initialise and unseal the first node; let autopilot promote joiners quickly.
+    let init = api.ok(
+        &nodes[0],
+        "PUT",
+        "sys/init",
+        Some(json!({"secret_shares": 1, "secret_threshold": 1})),
+    );
+    let key = init["keys_base64"][0].as_str().unwrap().to_owned();
+    api.token = init["root_token"].as_str().unwrap().to_owned();
+    api.ok(&nodes[0], "PUT", "sys/unseal", Some(json!({ "key": key })));
+    until(Duration::from_secs(30), "n1 to become active", || {
+        api.call(&nodes[0], "GET", "sys/health", None).0 == 200
+    });
+    api.ok(
+        &nodes[0],
+        "POST",
+        "sys/storage/raft/autopilot/configuration",
+        Some(json!({"server_stabilization_time": "1s", "cleanup_dead_servers": false})),
+    );
+    let leader_addr = nodes[0].addr.clone();
+    for node in &nodes[1..] {
+        api.ok(
+            node,
+            "POST",
+            "sys/storage/raft/join",
+            Some(json!({ "leader_api_addr": leader_addr })),
+        );
+        api.ok(node, "PUT", "sys/unseal", Some(json!({ "key": key })));
+    }
+    until(Duration::from_secs(60), "three voters", || {
+        let (_, c) = api.call(&nodes[0], "GET", "sys/storage/raft/configuration", None);
+        c["data"]["config"]["servers"]
+            .as_array()
+            .is_some_and(|s| s.len() == 3 && s.iter().all(|v| v["voter"] == true))
+    });
+    for node in &nodes[1..] {
+        until(Duration::from_secs(30), "the standbys to serve", || {
+            api.call(node, "GET", "sys/health?standbyok=true", None).0 == 200
+        });
+    }
+    let cluster_ready = started.elapsed();
+
+    // 500 secrets, written through the active node from a few threads.
+    api.ok(
+        &nodes[0],
+        "POST",
+        "sys/mounts/kv",
+        Some(json!({"type": "kv", "options": {"version": "1"}})),
+    );
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (api, node) = (&api, &nodes[0]);
+            s.spawn(move || {
+                for i in (t..SECRETS).step_by(8) {
+                    api.ok(
+                        node,
+                        "POST",
+                        &format!("kv/s{i}"),
+                        Some(json!({"v": format!("value-{i}")})),
+                    );
+                }
+            });
+        }
+    });
+    let work = tempfile::tempdir().unwrap();
+    let mut manifest = "[vault]\nkv_version = { kv = 1 }\n[secrets]\n".to_owned();
+    let mut expected = HEADER.to_owned();
+    for i in 0..SECRETS {
+        manifest.push_str(&format!("V{i} = \"kv/s{i}#v\"\n"));
+        expected.push_str(&format!("V{i}='value-{i}'\n"));
+    }
+    std::fs::write(work.path().join("secrets.toml"), manifest).unwrap();
+    let env_path = work.path().join(".env");
+    let root_token = api.token.clone();
+    let run = |addr: &str| {
+        let mut cmd = kvenv(work.path(), addr, &["sync", "--timeout", "10s"]);
+        cmd.env("VAULT_TOKEN", &root_token);
+        cmd
+    };
+
+    // The run that loses its leader: through standby n2, killing n1 a third of the way in.
+    std::fs::write(&env_path, OLD).unwrap();
+    let relay = Relay::start(&nodes[1].addr, Duration::from_millis(4));
+    let child = run(&relay.addr).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while relay.chunks() < SECRETS / 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the run did not get a third through"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let killed_at = relay.chunks();
+    nodes[0].kill();
+    let out = child.wait_with_output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let file = std::fs::read_to_string(&env_path).unwrap();
+    match code {
+        0 => assert_eq!(file, expected, "exit 0 with wrong values"),
+        5 => assert_eq!(file, OLD, "exit 5 but the old file changed"),
+        other => panic!("exit {other}: {stderr}"),
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let first = (code, stderr.trim_end().to_owned());
+
+    // Runs during the election (through each survivor), then a retry once there is a leader.
+    let mut during = Vec::new();
+    let election = Instant::now();
+    let mut leader = None;
+    while leader.is_none() && election.elapsed() < Duration::from_secs(60) {
+        for node in &nodes[1..] {
+            std::fs::write(&env_path, OLD).unwrap();
+            let out = run(&node.addr).output().unwrap();
+            let code = out.status.code().unwrap_or(-1);
+            let file = std::fs::read_to_string(&env_path).unwrap();
+            match code {
+                0 => assert_eq!(file, expected),
+                5 => assert_eq!(file, OLD),
+                other => panic!("exit {other}: {}", String::from_utf8_lossy(&out.stderr)),
+            }
+            during.push(code);
+        }
+        leader = nodes[1..]
+            .iter()
+            .find(|n| api.call(n, "GET", "sys/health", None).0 == 200)
+            .map(|n| n.name.clone());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let elected_after = election.elapsed();
+    let leader = leader.expect("no new leader within 60 s");
+    let standby = nodes[1..].iter().find(|n| n.name != leader).unwrap();
+    std::fs::write(&env_path, OLD).unwrap();
+    let retry = run(&standby.addr).output().unwrap();
+    assert!(
+        retry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retry.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&env_path).unwrap(), expected);
+
+    // The node kvenv talks to dies mid-run: the new leader, which also takes quorum with it.
+    std::fs::write(&env_path, OLD).unwrap();
+    let relay = Relay::start(
+        &nodes.iter().find(|n| n.name == leader).unwrap().addr,
+        Duration::from_millis(4),
+    );
+    let child = run(&relay.addr).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while relay.chunks() < SECRETS / 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the run did not get a third through"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let second_killed_at = relay.chunks();
+    nodes.iter_mut().find(|n| n.name == leader).unwrap().kill();
+    let out = child.wait_with_output().unwrap();
+    let lost = (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).trim_end().to_owned(),
+    );
+    match lost.0 {
+        0 => assert_eq!(std::fs::read_to_string(&env_path).unwrap(), expected),
+        5 => assert_eq!(std::fs::read_to_string(&env_path).unwrap(), OLD),
+        other => panic!("exit {other}: {}", lost.1),
+    }
+    // The last node has no quorum and no leader, yet still serves reads.
+    let last = nodes.iter().find(|n| n.child.is_some()).unwrap();
+    let (health, _) = api.call(last, "GET", "sys/health", None);
+    std::fs::write(&env_path, OLD).unwrap();
+    let alone = run(&last.addr).output().unwrap();
+    let alone_code = alone.status.code().unwrap_or(-1);
+    match alone_code {
+        0 => assert_eq!(std::fs::read_to_string(&env_path).unwrap(), expected),
+        5 => assert_eq!(std::fs::read_to_string(&env_path).unwrap(), OLD),
+        other => panic!("exit {other}: {}", String::from_utf8_lossy(&alone.stderr)),
+    }
+
+    let mut f = Figures::new("ha");
+    f.add(
+        "cluster",
+        "3 OpenBao raft nodes on loopback, initialised, unsealed and joined",
+    );
+    f.add(
+        "cluster ready after",
+        format!("{:.1} s", cluster_ready.as_secs_f64()),
+    );
+    f.add("secrets per run", SECRETS);
+    f.add(
+        "active node killed (SIGKILL) after",
+        format!("{killed_at} of {SECRETS} requests through standby n2"),
+    );
+    f.add(
+        "that run",
+        format!(
+            "exit {} ({})",
+            first.0,
+            if first.0 == 0 {
+                "all 500 values correct".to_owned()
+            } else {
+                format!("old file intact: `{}`", first.1)
+            }
+        ),
+    );
+    f.add(
+        "runs through the survivors during the election",
+        tally(during),
+    );
+    f.add(
+        "new leader",
+        format!(
+            "{leader}, {:.1} s after the kill",
+            elected_after.as_secs_f64()
+        ),
+    );
+    f.add(
+        "retry through the remaining standby",
+        "exit 0, all 500 values correct",
+    );
+    f.add(
+        "then the node kvenv reads from (the new leader) killed after",
+        format!("{second_killed_at} of {SECRETS} requests"),
+    );
+    f.add(
+        "that run",
+        format!(
+            "exit {} ({})",
+            lost.0,
+            if lost.0 == 0 {
+                "all 500 values correct".to_owned()
+            } else {
+                format!("old file intact: `{}`", lost.1.replace('|', "\\|"))
+            }
+        ),
+    );
+    f.add(
+        &format!("a run through the last node (no quorum; sys/health answers {health})"),
+        format!(
+            "exit {alone_code}{}",
+            if alone_code == 0 {
+                ", all 500 values correct (stale reads possible)"
+            } else {
+                ", old file intact"
+            }
+        ),
+    );
+    f.add(
+        "duration",
+        format!("{:.1} s", started.elapsed().as_secs_f64()),
+    );
+    f.save();
+}
