@@ -13,6 +13,7 @@
 //! variables ([`assemble`]) is a pure function of the plan and the reads.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -177,6 +178,10 @@ pub async fn fetch(
             keys.push((e.path.clone(), e.version));
         }
     }
+    // Once the server is down, reads not yet started fail at once with the same error instead
+    // of each waiting through its own retries until the deadline.
+    let down: OnceLock<VaultError> = OnceLock::new();
+    let down = &down;
     let reads: HashMap<ReadKey, Result<Read, VaultError>> =
         futures_util::stream::iter(keys.into_iter().map(|key| {
             let mount = match mounts.get(key.0.as_str()) {
@@ -184,7 +189,15 @@ pub async fn fetch(
                 _ => unreachable_mount(),
             };
             async move {
+                if let Some(e) = down.get() {
+                    return (key, Err(e.clone()));
+                }
                 let result = kv::read(client, &mount, &key.0, key.1).await;
+                if let Err(e) = &result
+                    && e.server_down()
+                {
+                    let _ = down.set(e.clone());
+                }
                 (key, result)
             }
         }))
@@ -541,10 +554,7 @@ mod tests {
     use serde_json::json;
 
     fn plan(text: &str) -> Plan {
-        let src = Source {
-            path: "secrets.toml".into(),
-            text: text.into(),
-        };
+        let src = Source::new("secrets.toml", text);
         Plan::build(&src, src.parse().unwrap(), &Overrides::default()).unwrap()
     }
 

@@ -157,28 +157,35 @@ impl<'de> Deserialize<'de> for Entries {
 pub struct Source {
     pub path: PathBuf,
     pub text: String,
+    /// Where each line starts, so a line number is a binary search, not a scan from the top
+    /// (every entry asks for its line: a scan made planning quadratic in the entries).
+    line_starts: Vec<usize>,
 }
 
 impl Source {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Source {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Source {
+            path: path.into(),
+            text,
+            line_starts,
+        }
+    }
+
     pub fn read(path: &Path) -> Result<Source, ManifestError> {
         let text = std::fs::read_to_string(path).map_err(|e| ManifestError::Read {
             path: path.to_owned(),
             reason: crate::error::io_reason(&e),
         })?;
-        Ok(Source {
-            path: path.to_owned(),
-            text,
-        })
+        Ok(Source::new(path, text))
     }
 
     /// The 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        self.line_starts.partition_point(|&start| start <= offset)
     }
 
     /// Parse the text. A TOML or shape error becomes one line: `file:line: message`.
@@ -201,11 +208,15 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Manifest, String> {
-        let src = Source {
-            path: "secrets.toml".into(),
-            text: text.into(),
-        };
+        let src = Source::new("secrets.toml", text);
         src.parse().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn line_numbers() {
+        let src = Source::new("s", "a\nbc\n\nd");
+        let lines: Vec<usize> = (0..src.text.len() + 1).map(|o| src.line_of(o)).collect();
+        assert_eq!(lines, [1, 1, 2, 2, 2, 3, 4, 4]);
     }
 
     #[test]

@@ -591,10 +591,7 @@ mod tests {
     }
 
     fn plan_with(text: &str, o: &Overrides) -> Result<Plan, String> {
-        let src = Source {
-            path: "secrets.toml".into(),
-            text: text.into(),
-        };
+        let src = Source::new("secrets.toml", text);
         let m = src.parse().map_err(|e| e.to_string())?;
         Plan::build(&src, m, o).map_err(|e| e.to_string())
     }

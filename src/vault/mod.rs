@@ -82,6 +82,16 @@ pub enum VaultError {
 }
 
 impl VaultError {
+    /// The server cannot serve anyone (down, sealed, failing after retries): further requests
+    /// would only wait for the same answer.
+    pub fn server_down(&self) -> bool {
+        match self {
+            VaultError::Unreachable { .. } | VaultError::Sealed { .. } => true,
+            VaultError::Server { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         use VaultError::*;
         match self {

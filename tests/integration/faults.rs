@@ -360,3 +360,31 @@ fn every_request_is_marked_and_warnings_are_shown() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn once_the_server_is_down_the_other_reads_do_not_wait_for_it() {
+    let p = proxy(
+        &server().addr,
+        vec![Fault::Answer(503, "", r#"{"errors":["Vault is sealed"]}"#); 500],
+    );
+    let mut manifest = String::from("[vault]\nkv_version = { \"@/kv\" = 2 }\n[secrets]\n");
+    for i in 0..30 {
+        manifest.push_str(&format!("V{i} = \"@/kv/app#A\"\nW{i} = \"@/kv/s{i}\"\n"));
+    }
+    let ran = app(&p)
+        .manifest(&manifest)
+        .args(["sync", "--concurrency", "2"])
+        .status(5)
+        .stderr_contains("is sealed; unseal it")
+        .file(".env", "OLD='kept'\n")
+        .run();
+    assert!(
+        ran.stderr
+            .starts_with("kvenv: error: V0 (secrets.toml:4): "),
+        "{}",
+        ran.stderr
+    );
+    // Two reads in flight when the server went down, each with one try and four retries; the
+    // other 29 paths were not asked.
+    assert!(reads(&p) <= 10, "{} requests", reads(&p));
+}

@@ -46,10 +46,7 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
 }
 
 fn parse_and_plan(text: &str, overrides: &Overrides) -> Result<Plan, String> {
-    let src = Source {
-        path: "secrets.toml".into(),
-        text: text.to_owned(),
-    };
+    let src = Source::new("secrets.toml", text);
     let m = src.parse().map_err(|e| e.to_string())?;
     Plan::build(&src, m, overrides).map_err(|e| e.to_string())
 }
