@@ -1,0 +1,1074 @@
+#!/usr/bin/env python3
+"""Seed the benchmark's OpenBao servers, time kvenv against the alternatives, write the table.
+
+Started by bench/run, which builds kvenv, starts the servers and the latency proxies, and stops
+them all when this exits. Everything here talks to 127.0.0.1 only.
+
+How a number is made:
+- Each command is started fresh by bench/timeit (a 1 MB launcher, see timeit.rs), timed from
+  just before the spawn to the end of wait4() with a monotonic clock; its peak RSS is wait4()'s
+  ru_maxrss: the largest of the process and the children it waited for (what
+  `/usr/bin/time -f %M` prints).
+- Repetitions of the methods of one scenario are interleaved (kvenv, loop, curl, ..., kvenv, ...),
+  so a burst of load from elsewhere on the machine hits them alike. The median is reported.
+- Before timing, kvenv runs once with -v: that run is the warm-up, counts its HTTP requests
+  ("kvenv: N HTTP requests to ...") and checks the .env it wrote against the seeded values. The
+  seed-style loop's last .env is checked the same way.
+- kvenv's .env is removed before each timed run (not timed), so every run does the whole job:
+  fetch, render, write. The loop removes .env itself, as the seed script did.
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from urllib.parse import urlparse
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ARGS = None  # the command line, set by main()
+
+# ---------------------------------------------------------------------------------------------
+# Talking to OpenBao (setup only: mounts, a policy, a token, the secrets)
+
+
+class Api:
+    """A keep-alive HTTP(S) connection to one server, for setup and seeding."""
+
+    def __init__(self, url, token, cafile=None):
+        u = urlparse(url)
+        self.host, self.port, self.https = u.hostname, u.port, u.scheme == "https"
+        self.token, self.cafile = token, cafile
+        self.conn = None
+
+    def _connect(self):
+        if self.https:
+            ctx = ssl.create_default_context(cafile=self.cafile)
+            return http.client.HTTPSConnection(self.host, self.port, context=ctx, timeout=30)
+        return http.client.HTTPConnection(self.host, self.port, timeout=30)
+
+    def call(self, method, path, body=None, ok=(200, 204)):
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"X-Vault-Token": self.token, "Content-Type": "application/json"}
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = self._connect()
+            try:
+                self.conn.request(method, "/v1/" + path, body=data, headers=headers)
+                resp = self.conn.getresponse()
+                raw = resp.read()
+                break
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+        if resp.status not in ok:
+            raise RuntimeError(f"{method} /v1/{path}: HTTP {resp.status}: {raw[:300]!r}")
+        return json.loads(raw) if raw.strip() else None
+
+
+READ_POLICY = """
+path "kv/*"       { capabilities = ["read"] }
+path "kv2/data/*" { capabilities = ["read"] }
+"""
+
+
+def setup_server(url, root_token, cafile, dataset, with_v2):
+    """Mounts, the read policy, the secrets. Returns two tokens: the realistic one, with the
+    `default` policy plus `bench-read`, and a lean one with `bench-read` only (no_default_policy),
+    which the server checks 2-3x faster (shared/reference/vault-api.md §6)."""
+    api = Api(url, root_token, cafile)
+    api.call("POST", "sys/mounts/kv", {"type": "kv", "options": {"version": "1"}})
+    if with_v2:
+        api.call("POST", "sys/mounts/kv2", {"type": "kv", "options": {"version": "2"}})
+    api.call("PUT", "sys/policies/acl/bench-read", {"policy": READ_POLICY})
+    tokens = {}
+    for kind, no_default in (("default", False), ("lean", True)):
+        created = api.call(
+            "POST",
+            "auth/token/create",
+            {"policies": ["bench-read"], "no_default_policy": no_default, "ttl": "4h"},
+        )
+        policies = created["auth"]["policies"]
+        if ("default" in policies) == no_default or "root" in policies:
+            raise RuntimeError(f"unexpected token policies {policies}")
+        tokens[kind] = created["auth"]["client_token"]
+    for (mount, path), data in dataset.items():
+        if mount == "kv2":
+            if with_v2:
+                api.call("POST", f"kv2/data/{path}", {"data": data})
+        else:
+            api.call("PUT", f"{mount}/{path}", data)
+    return tokens
+
+
+# ---------------------------------------------------------------------------------------------
+# What is measured
+
+
+@dataclass
+class Scenario:
+    key: str  # e.g. "n100"
+    title: str
+    mount: str  # kv (v1) or kv2
+    # name -> (logical path, key in the secret)
+    vars: dict
+    expected: dict  # name -> value
+
+    @property
+    def paths(self):
+        return list(dict.fromkeys(p for p, _ in self.vars.values()))
+
+    def api_path(self, path):
+        mount, _, rest = path.partition("/")
+        return f"kv2/data/{rest}" if mount == "kv2" else path
+
+    def jq(self, key):
+        return f".data.data.{key}" if self.mount == "kv2" else f".data.{key}"
+
+
+def make_dataset(with_v2):
+    """The secrets every server gets, and the scenarios that read them."""
+    data = {}
+    scenarios = {}
+
+    def value():
+        return "v-" + secrets.token_hex(16)
+
+    def distinct(key, n, mount="kv"):
+        vars_, expected = {}, {}
+        for i in range(n):
+            name = f"S{i:04d}"
+            path = f"bench/{key}/s{i:04d}"
+            v = value()
+            data[(mount, path)] = {name: v}
+            vars_[name] = (f"{mount}/{path}", name)
+            expected[name] = v
+        return vars_, expected
+
+    for n in (8, 100, 1000):
+        v, e = distinct(f"n{n}", n)
+        scenarios[f"n{n}"] = Scenario(f"n{n}", f"N = {n}", "kv", v, e)
+    # 100 variables sharing 10 paths: ten keys in each secret.
+    vars_, expected = {}, {}
+    for p in range(10):
+        secret = {}
+        for k in range(10):
+            name = f"D{p}{k}"
+            secret[name] = value()
+            vars_[name] = (f"kv/bench/dedup/p{p:02d}", name)
+            expected[name] = secret[name]
+        data[("kv", f"bench/dedup/p{p:02d}")] = secret
+    scenarios["dedup"] = Scenario("dedup", "N = 100 over 10 paths", "kv", vars_, expected)
+    if with_v2:
+        v, e = distinct("n100v2", 100, mount="kv2")
+        scenarios["n100v2"] = Scenario("n100v2", "N = 100, KV v2", "kv2", v, e)
+    return data, scenarios
+
+
+@dataclass
+class Transport:
+    key: str
+    title: str
+    url: str  # what the clients talk to (the server, or the latency proxy in front of it)
+    cafile: str | None
+    rtt_ms: float  # added round-trip time
+    conns_file: str | None = None  # the proxy's count of connections accepted
+
+    @property
+    def concurrency(self):
+        """kvenv's default requests in flight here: HTTP/2 streams over TLS, else connections."""
+        return ARGS.h2_concurrency if self.cafile else ARGS.h1_concurrency
+
+
+@dataclass
+class Method:
+    key: str
+    label: str
+    reps: int
+
+
+@dataclass
+class Row:
+    transport: str
+    scenario: str
+    method: str
+    label: str
+    n_vars: int
+    n_paths: int
+    times_ms: list = field(default_factory=list)
+    rss_kb: list = field(default_factory=list)
+    cpu_ms: list = field(default_factory=list)
+    requests: str = ""
+    conns: int | None = None  # TCP connections one run opened (through the proxy only)
+    note: str = ""
+    failed: str = ""
+
+    @property
+    def median(self):
+        return statistics.median(self.times_ms) if self.times_ms else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Running and timing a command
+
+
+def run_once(argv, cwd, env, timeout, stdout=None, stderr=None):
+    """Run argv under bench/timeit; return (wall ms, peak RSS KiB, exit code, CPU ms).
+
+    Kills the whole process group (a loop's curl and jq too) if it outlives `timeout` seconds,
+    and then returns exit code 124, as timeout(1) does.
+    """
+    result = os.path.join(ARGS.work, "timeit.result")
+    remove(result)
+    with open(stdout or os.devnull, "wb") as out, open(stderr or os.devnull, "wb") as err:
+        p = subprocess.Popen(
+            [ARGS.timeit, result] + argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            return timeout * 1000.0, 0, 124, 0.0
+    try:
+        wall_ns, rss_kb, code, user_us, sys_us = open(result).read().split()
+    except (OSError, ValueError):
+        raise RuntimeError(f"timeit gave no result for {' '.join(argv[:3])} (exit {p.returncode})")
+    return int(wall_ns) / 1e6, int(rss_kb), int(code), (int(user_us) + int(sys_us)) / 1000.0
+
+
+def read_env_file(path):
+    """NAME=value lines of a .env, with kvenv's single or double quotes taken off."""
+    out = {}
+    try:
+        text = open(path).read()
+    except FileNotFoundError:
+        return out
+    for line in text.splitlines():
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.partition("=")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[name.strip()] = value
+    return out
+
+
+def check_env(path, expected):
+    got = read_env_file(path)
+    if got == expected:
+        return ""
+    wrong = [n for n in expected if got.get(n) != expected[n]]
+    extra = [n for n in got if n not in expected]
+    return f"WRONG .env: {len(wrong)} missing or wrong, {len(extra)} extra"
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.kvenv = args.kvenv
+        self.rows = []
+        self.limits = {}  # (transport, scenario, concurrency) -> req/s
+        self.sweep = {}  # (transport, scenario) -> {c: Row}
+        self.startup = []
+        self.log = open(os.path.join(args.work, "bench.log"), "a")
+
+    def say(self, text):
+        print(text, file=sys.stderr, flush=True)
+        print(text, file=self.log, flush=True)
+
+    def env_for(self, t, token):
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": self.args.work,
+            "LANG": "C.UTF-8",
+            "VAULT_ADDR": t.url,
+            "VAULT_TOKEN": token,
+        }
+        if t.cafile:
+            env["VAULT_CACERT"] = t.cafile
+        return env
+
+    def prepare(self, t, sc):
+        """The scenario's folder: secrets.toml, the loop's list, the curl config, wrk's paths."""
+        d = os.path.join(self.args.work, t.key, sc.key)
+        os.makedirs(d, exist_ok=True)
+        lines = [
+            f"# bench: {sc.title}, {len(sc.vars)} variables over {len(sc.paths)} paths",
+            "[output]",
+            'path = ".env"',
+            "",
+            "[secrets]",
+        ]
+        lines += [f'{name} = "{path}"' for name, (path, _key) in sc.vars.items()]
+        write(os.path.join(d, "secrets.toml"), "\n".join(lines) + "\n")
+        version = 2 if sc.mount == "kv2" else 1
+        declared = ["[vault]", f"kv_version = {{ {sc.mount} = {version} }}", ""] + lines
+        write(os.path.join(d, "secrets-declared.toml"), "\n".join(declared) + "\n")
+        write(
+            os.path.join(d, "loop.list"),
+            "".join(
+                f"{name} {sc.api_path(path)} {sc.jq(key)}\n"
+                for name, (path, key) in sc.vars.items()
+            ),
+        )
+        cfg = [f'header = "X-Vault-Token: {self.token[t.key]}"']
+        if t.cafile:
+            cfg.append(f'cacert = "{t.cafile}"')
+        cfg += [f'url = "{t.url}/v1/{sc.api_path(p)}"' for p in sc.paths]
+        write(os.path.join(d, "curl.cfg"), "\n".join(cfg) + "\n", mode=0o600)
+        write(os.path.join(d, "wrk.paths"), "".join(f"/v1/{sc.api_path(p)}\n" for p in sc.paths))
+        return d
+
+    def command(self, method, d, concurrency=None, parallel=8):
+        if method == "kvenv-declared":
+            return [self.kvenv, "sync", "-m", "secrets-declared.toml"], None
+        if method.startswith("kvenv"):
+            argv = [self.kvenv, "sync"]
+            if concurrency:
+                argv += ["--concurrency", str(concurrency)]
+            return argv, None
+        if method == "loop":
+            return [os.path.join(BENCH, "seed-loop"), "loop.list"], None
+        if method == "curl-seq":
+            return ["curl", "-sS", "--fail", "-K", "curl.cfg"], os.path.join(d, "curl.out")
+        if method == "curl-par":
+            argv = ["curl", "-sS", "--fail", "--parallel", "--parallel-max", str(parallel)]
+            argv += ["-K", "curl.cfg"]
+            return argv, os.path.join(d, "curl.out")
+        raise ValueError(method)
+
+    def measure(self, t, sc, methods):
+        d = self.prepare(t, sc)
+        env = self.env_for(t, self.token[t.key])
+        n_vars, n_paths = len(sc.vars), len(sc.paths)
+        rows = {}
+        for m in methods:
+            label = m.label.replace("{c}", str(t.concurrency))
+            rows[m.key] = Row(t.key, sc.key, m.key, label, n_vars, n_paths)
+            if m.key == "loop":
+                rows[m.key].requests = str(n_vars)
+            elif m.key.startswith("curl"):
+                rows[m.key].requests = str(n_paths)
+
+        # Warm-up and checks: kvenv -v (requests, .env), one run of each curl method.
+        for m in methods:
+            if m.key.startswith("kvenv"):
+                argv, _ = self.command(m.key, d)
+                err = os.path.join(d, "kvenv.stderr")
+                remove(os.path.join(d, ".env"))
+                rc = run_once(argv + ["-v"], d, env, self.args.cmd_timeout, stderr=err)[2]
+                text = open(err).read()
+                if rc != 0:
+                    rows[m.key].failed = f"exit {rc}: {text.strip().splitlines()[-1:]}"
+                    continue
+                found = re.search(r"(\d+) HTTP requests to", text)
+                rows[m.key].requests = found.group(1) if found else "?"
+                rows[m.key].note = check_env(os.path.join(d, ".env"), sc.expected)
+            elif m.key.startswith("curl"):
+                argv, out = self.command(m.key, d, parallel=t.concurrency)
+                rc = run_once(argv, d, env, self.args.cmd_timeout, stdout=out)[2]
+                if rc != 0:
+                    rows[m.key].failed = f"exit {rc}"
+
+        for rep in range(max(m.reps for m in methods)):
+            for m in methods:
+                row = rows[m.key]
+                if rep >= m.reps or row.failed:
+                    continue
+                argv, out = self.command(m.key, d, parallel=t.concurrency)
+                if m.key.startswith("kvenv"):
+                    remove(os.path.join(d, ".env"))
+                before = read_count(t.conns_file)
+                ms, rss, rc, cpu = run_once(argv, d, env, self.args.cmd_timeout, stdout=out)
+                if rc != 0:
+                    row.failed = f"exit {rc}"
+                    continue
+                row.cpu_ms.append(cpu)
+                if t.conns_file and row.conns is None:
+                    row.conns = read_count(t.conns_file) - before
+                row.times_ms.append(ms)
+                row.rss_kb.append(rss)
+        if "loop" in rows and not rows["loop"].failed:
+            rows["loop"].note = check_env(os.path.join(d, ".env"), sc.expected)
+        for m in methods:
+            r = rows[m.key]
+            status = r.failed or f"median {fmt_ms(r.median)} ms over {len(r.times_ms)} runs"
+            self.say(f"  {t.key:10} {sc.key:7} {r.label:38} {status} {r.note}")
+            self.rows.append(r)
+        return d
+
+    def wrk_limit(self, t, sc, d, concurrency, reps):
+        """Requests per second the server sustains for these paths at this concurrency: the
+        median of `reps` wrk runs. Its time for N reads is N / that rate."""
+        if not self.args.wrk:
+            return None
+        argv = [
+            self.args.wrk,
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{self.args.wrk_seconds}s",
+            "-H",
+            f"X-Vault-Token: {self.token[t.key]}",
+            "-H",
+            "X-Vault-Request: true",
+            "-s",
+            os.path.join(BENCH, "wrk-paths.lua"),
+            t.url,
+            "--",
+            os.path.join(d, "wrk.paths"),
+        ]
+        out = os.path.join(d, f"wrk-c{concurrency}.out")
+        rates = []
+        for _ in range(reps):
+            rc = run_once(argv, d, None, self.args.wrk_seconds + 30, stdout=out)[2]
+            text = open(out).read()
+            found = re.search(r"Requests/sec:\s*([\d.]+)", text)
+            errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+            if rc != 0 or not found or errors:
+                self.say(f"  wrk c={concurrency} on {t.key}: no usable result (rc {rc}); see {out}")
+                return None
+            rates.append(float(found.group(1)))
+        rps = statistics.median(rates)
+        self.limits[(t.key, sc.key, concurrency)] = rps
+        n = len(sc.paths)
+        row = Row(t.key, sc.key, f"wrk-c{concurrency}", "", len(sc.vars), n)
+        row.label = (
+            f"server limit: wrk -c{concurrency} ({self.args.wrk_seconds} s runs), "
+            f"{rps:.0f} req/s, as time for {n} reads"
+        )
+        row.times_ms = sorted(n / r * 1000.0 for r in rates)
+        row.requests = f"({n})"
+        self.rows.append(row)
+        self.say(f"  {t.key:10} {sc.key:7} {row.label:38} {fmt_ms(row.median)} ms")
+        return rps
+
+    def concurrency_sweep(self, t, sc, levels, reps):
+        d = os.path.join(self.args.work, t.key, sc.key)
+        env = self.env_for(t, self.token[t.key])
+        rows = {c: Row(t.key, sc.key, f"kvenv-c{c}", f"kvenv --concurrency {c}", 0, 0) for c in levels}
+        for _ in range(reps):
+            for c in levels:
+                argv, _ = self.command("kvenv", d, concurrency=c)
+                remove(os.path.join(d, ".env"))
+                before = read_count(t.conns_file)
+                ms, rss, rc, cpu = run_once(argv, d, env, self.args.cmd_timeout)
+                if t.conns_file and rows[c].conns is None:
+                    rows[c].conns = read_count(t.conns_file) - before
+                if rc == 0:
+                    rows[c].times_ms.append(ms)
+                    rows[c].rss_kb.append(rss)
+                else:
+                    rows[c].failed = f"exit {rc}"
+        self.sweep[(t.key, sc.key)] = rows
+        cells = ", ".join(f"c={c}: {fmt_ms(r.median)}" for c, r in rows.items())
+        self.say(f"  sweep {t.key} {sc.key}: {cells} ms")
+
+    def startup_times(self, reps):
+        rows = []
+        for label, argv in (
+            ("`kvenv --version`", [self.kvenv, "--version"]),
+            ("`/bin/true` (the cost of starting any process here)", ["/bin/true"]),
+        ):
+            row = Row("-", "-", "startup", label, 0, 0)
+            for _ in range(reps):
+                ms, rss, rc, cpu = run_once(argv, self.args.work, {"PATH": "/usr/bin:/bin"}, 30)
+                if rc == 0:
+                    row.cpu_ms.append(cpu)
+                    row.times_ms.append(ms)
+                    row.rss_kb.append(rss)
+            rows.append(row)
+            self.say(f"  {label}: median {fmt_ms(row.median)} ms")
+        self.startup = rows
+
+
+def read_count(path):
+    if not path:
+        return 0
+    try:
+        return int(open(path).read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def write(path, text, mode=0o644):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def fmt_ms(ms):
+    if ms is None:
+        return "—"
+    if ms < 10:
+        return f"{ms:.2f}"
+    if ms < 100:
+        return f"{ms:.1f}"
+    return f"{ms:.0f}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+
+
+def machine_facts():
+    facts = {"nproc": os.cpu_count()}
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                facts["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                facts["mem"] = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    facts["kernel"] = platform.release()
+    facts["load"] = " ".join(open("/proc/loadavg").read().split()[:3])
+    return facts
+
+
+def tool_version(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        text = (out.stdout or out.stderr).strip().splitlines()
+        return text[0] if text else "?"
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
+
+
+def report(bench, transports, scenarios, started, elapsed, load_before):
+    args = bench.args
+    facts = machine_facts()
+    by = {(r.transport, r.scenario, r.method): r for r in bench.rows}
+    L = []
+    L.append("# kvenv benchmark results")
+    L.append("")
+    L.append(
+        f"Run by `bench/run`{' --quick' if args.quick else ''} on {started:%Y-%m-%d %H:%M} UTC; "
+        f"the whole run took {elapsed / 60:.1f} min. How to run it and what each column means: "
+        "[README.md](README.md)."
+    )
+    L.append("")
+    L.append(
+        f"- Machine: {facts.get('nproc')} CPUs ({facts.get('cpu', '?')}), {facts.get('mem', '?')} RAM, "
+        f"Linux {facts['kernel']}. Load average (1, 5, 15 min) {load_before} at the start, "
+        f"{facts['load']} at the end."
+    )
+    L.append(
+        f"- kvenv: `{tool_version([bench.kvenv, '--version'])}`, release build, git "
+        f"`{args.git_rev}`. Server: {args.bao_version}, `bao server -dev` (in-memory), one for "
+        "plain HTTP and one `-dev-tls`, on 127.0.0.1; the token is a normal service token with "
+        "the `default` policy plus a read policy (not root)."
+    )
+    L.append(
+        f"- Clients: {tool_version(['curl', '--version'])}; {tool_version(['jq', '--version'])}; "
+        f"{tool_version([args.wrk, '-v']) if args.wrk else 'wrk not installed'}."
+    )
+    L.append(
+        "- Server, proxy and client share the same CPUs, and other jobs may run on the machine: "
+        "compare the load averages above with the CPU count. Single numbers are noisy (±30 % is "
+        "ordinary on a busy 2-CPU machine); the medians and especially the ratios measured in one "
+        "run, interleaved, are what to quote."
+    )
+    L.append("")
+
+    # Targets of issue 6
+    L.append("## Targets (issue 6)")
+    L.append("")
+    L.append("| target | measured | verdict | what bounds it, other evidence |")
+    L.append("|---|---|---|---|")
+    for target, measured, ok, note in evaluate_targets(bench, by):
+        verdict = "—" if ok is None else ("met" if ok else "**missed**")
+        L.append(f"| {target} | {measured} | {verdict} | {note} |")
+    L.append("")
+
+    L.append("## Wall time, side by side")
+    L.append("")
+    L.append(
+        "Median of the runs (count in brackets), the spread as min–max, the median divided by "
+        "kvenv's in the same scenario, CPU time the command used itself (user + system, with "
+        "its children, median), peak RSS (median), and the HTTP requests made (through the "
+        "proxy also the TCP connections the first run opened)."
+    )
+    L.append("")
+    L.append(table(bench, transports, scenarios))
+    L.append("")
+
+    if bench.sweep:
+        L.append("## kvenv `--concurrency` (requests in flight), median ms")
+        L.append("")
+        keys = list(bench.sweep)
+        levels = list(next(iter(bench.sweep.values())).keys())
+        tnames = {t.key: t.title for t in transports}
+        head = "| concurrency | " + " | ".join(
+            f"{tnames[t]}, {scenarios[s].title}" for t, s in keys
+        ) + " |"
+        L.append(head)
+        L.append("|---" * (len(keys) + 1) + "|")
+        tmap = {t.key: t for t in transports}
+        for c in levels:
+            cells = []
+            for k in keys:
+                r = bench.sweep[k][c]
+                cell = fmt_ms(r.median)
+                if r.conns is not None:
+                    cell += f" ({r.conns} conn.)"
+                cells.append(f"**{cell}** (default)" if c == tmap[k[0]].concurrency else cell)
+            L.append(f"| {c} | " + " | ".join(cells) + " |")
+        L.append("")
+
+    L.append("## Start-up")
+    L.append("")
+    L.append("| command | median ms | min–max | CPU ms | peak RSS |")
+    L.append("|---|---|---|---|---|")
+    for r in bench.startup:
+        L.append(
+            f"| {r.label} ({len(r.times_ms)}) | {fmt_ms(r.median)} | {spread(r)} | {cpu(r)} "
+            f"| {rss(r)} |"
+        )
+    L.append("")
+
+    L.append("## How wall time grows from N = 8 to 1000, and why")
+    L.append("")
+    L.extend(scaling_note(bench, by, transports))
+    L.append("")
+    return "\n".join(L)
+
+
+def spread(r):
+    if not r.times_ms:
+        return "—"
+    return f"{fmt_ms(min(r.times_ms))}–{fmt_ms(max(r.times_ms))}"
+
+
+def rss(r):
+    if not r.rss_kb:
+        return "—"
+    return f"{statistics.median(r.rss_kb) / 1024:.1f} MB"
+
+
+def cpu(r):
+    if not r.cpu_ms:
+        return "—"
+    return fmt_ms(statistics.median(r.cpu_ms))
+
+
+def table(bench, transports, scenarios):
+    L = [
+        "| network | scenario | method | wall median ms | min–max | × kvenv | CPU ms | peak RSS "
+        "| HTTP requests |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    tnames = {t.key: t.title for t in transports}
+    for t in transports:
+        for s in scenarios.values():
+            rows = [r for r in bench.rows if r.transport == t.key and r.scenario == s.key]
+            if not rows:
+                continue
+            base = next((r.median for r in rows if r.method == "kvenv"), None)
+            for r in rows:
+                if r.failed:
+                    L.append(
+                        f"| {tnames[t.key]} | {s.title} | {r.label} | failed: {r.failed} | | | | | |"
+                    )
+                    continue
+                ratio = f"{r.median / base:.1f}×" if base and r.median else "—"
+                label = r.label + (f" — {r.note}" if r.note else "")
+                requests = r.requests
+                if r.conns is not None:
+                    requests += f"; {r.conns} TCP connection{'s' if r.conns != 1 else ''}"
+                L.append(
+                    f"| {tnames[t.key]} | {s.title} | {label} | **{fmt_ms(r.median)}** "
+                    f"({len(r.times_ms)}) | {spread(r) if len(r.times_ms) > 1 else '—'} | {ratio} | "
+                    f"{cpu(r)} | {rss(r)} | {requests} |"
+                )
+    return "\n".join(L)
+
+
+def med(by, t, s, m):
+    r = by.get((t, s, m))
+    return r.median if r and not r.failed else None
+
+
+def evaluate_targets(bench, by):
+    """(target, measured, met?, what bounds it) for each target of issue 6 that was measured."""
+    out = []
+    rtt = bench.args.rtt_ms
+    version = bench.startup[0].median if bench.startup else None
+
+    def cpu_of(t, s):
+        r = by.get((t, s, "kvenv"))
+        return f"kvenv used {cpu(r)} ms of CPU itself" if r and r.cpu_ms else ""
+
+    def ratio(s, target):
+        k, loop = med(by, "lo-http", s, "kvenv"), med(by, "lo-http", s, "loop")
+        title = f"loopback HTTP, {s.replace('n', 'N = ')}: kvenv ≥ {target}× faster than the seed loop"
+        if k is None or loop is None:
+            return None
+        notes = [cpu_of("lo-http", s)]
+        declared = med(by, "lo-http", s, "kvenv-declared")
+        if declared:
+            notes.append(
+                f"with kv_version declared (no mount lookup) {loop / declared:.0f}× "
+                f"({fmt_ms(declared)} ms)"
+            )
+        lean = med(by, "lo-lean", s, "kvenv"), med(by, "lo-lean", s, "loop")
+        if all(lean):
+            notes.append(
+                f"with a token without the `default` policy {lean[1] / lean[0]:.0f}× "
+                f"({fmt_ms(lean[1])} / {fmt_ms(lean[0])} ms)"
+            )
+        rps = bench.limits.get(("lo-http", "n1000", bench.args.h1_concurrency))
+        n = len(bench.scenarios[s].paths) + 1
+        if rps and version and s != "n8":  # a throughput bound; N = 8 is bound by latency
+            best = n / rps * 1000 + version
+            notes.append(
+                f"the server's ceiling: {n} requests at wrk's {rps:.0f} req/s plus kvenv's start-up "
+                f"= {fmt_ms(best)} ms, so at most {loop / best:.0f}×"
+            )
+        return (title, f"{loop / k:.0f}× ({fmt_ms(loop)} / {fmt_ms(k)} ms)", loop / k >= target,
+                "; ".join(n for n in notes if n))
+
+    out.append(ratio("n8", 25))
+    out.append(ratio("n100", 80))
+    k, floor = med(by, "lo-http", "n100", "kvenv"), med(by, "lo-http", "n100", "curl-seq")
+    if k and floor:
+        out.append(
+            (
+                "loopback HTTP, N = 100: kvenv faster than one curl reading sequentially",
+                f"{fmt_ms(k)} vs {fmt_ms(floor)} ms ({floor / k:.2f}×)",
+                k < floor,
+                "",
+            )
+        )
+    for tk, name, c in (
+        ("lo-http", "HTTP", bench.args.h1_concurrency),
+        ("lo-tls", "TLS", bench.args.h2_concurrency),
+    ):
+        k = med(by, tk, "n1000", "kvenv")
+        lim = med(by, tk, "n1000", f"wrk-c{c}")
+        if k and lim:
+            note = cpu_of(tk, "n1000")
+            if tk == "lo-tls":
+                note += "; wrk speaks HTTP/1.1 (64 TLS connections), kvenv HTTP/2 (1 connection)"
+            out.append(
+                (
+                    f"loopback {name}, N = 1000: kvenv within 1.5× of the server's limit at the same "
+                    f"concurrency (wrk -c{c}, 1000 reads)",
+                    f"{fmt_ms(k)} vs {fmt_ms(lim)} ms = {k / lim:.2f}×",
+                    k <= 1.5 * lim,
+                    note,
+                )
+            )
+    r = by.get(("rtt-tls", "n100", "kvenv"))
+    if r and r.median is not None:
+        k = r.median
+        notes = []
+        if r.conns is not None:
+            notes.append(f"{r.conns} TCP connection{'s' if r.conns != 1 else ''}")
+        lo = med(by, "lo-tls", "n100", "kvenv")
+        if lo:
+            notes.append(f"the same on loopback takes {fmt_ms(lo)} ms")
+        d = by.get(("rtt-tls", "n100", "kvenv-declared"))
+        if d and d.median:
+            notes.append(
+                f"with kv_version declared {fmt_ms(d.median)} ms over {d.conns} TCP "
+                f"connection{'s' if d.conns != 1 else ''}"
+            )
+        out.append(
+            (
+                f"RTT {rtt:g} ms, TLS, N = 100, default settings: ≤ 8 RTT = {8 * rtt:g} ms",
+                f"{k:.1f} ms = {k / rtt:.2f} RTT",
+                k <= 8 * rtt,
+                "; ".join(notes),
+            )
+        )
+    for tk, name in (("lo-http", "HTTP"), ("lo-tls", "TLS")):
+        r = by.get((tk, "dedup", "kvenv"))
+        if r and r.requests:
+            out.append(
+                (
+                    f"dedup (loopback {name}): 100 variables over 10 paths make 10 reads "
+                    "(+ 1 mount lookup)",
+                    f"{r.requests} HTTP requests",
+                    r.requests.isdigit() and int(r.requests) <= 11,
+                    "",
+                )
+            )
+    peaks = [
+        (max(r.rss_kb), r.transport)
+        for r in bench.rows
+        if r.method == "kvenv" and r.scenario == "n1000" and r.rss_kb
+    ]
+    if peaks:
+        peak, where = max(peaks)
+        out.append(
+            (
+                "peak RSS < 20 MB at N = 1000 (the largest of all runs)",
+                f"{peak / 1024:.1f} MB",
+                peak / 1024 < 20,
+                f"{bench.titles.get(where, where)}; includes about 2 MB of the launcher, see "
+                "`/bin/true`",
+            )
+        )
+    if version is not None:
+        true = bench.startup[1].median if len(bench.startup) > 1 else None
+        note = f"`/bin/true`: {fmt_ms(true)} ms" if true is not None else ""
+        out.append(("`kvenv --version` < 5 ms", f"{fmt_ms(version)} ms", version < 5, note))
+    return [t for t in out if t]
+
+
+def scaling_note(bench, by, transports):
+    L = []
+    for t in transports:
+        k = {n: med(by, t.key, f"n{n}", "kvenv") for n in (8, 100, 1000)}
+        loop = {n: med(by, t.key, f"n{n}", "loop") for n in (8, 100, 1000)}
+        floor = {n: med(by, t.key, f"n{n}", "curl-seq") for n in (8, 100, 1000)}
+        if k[8] is None or k[100] is None:
+            continue
+        parts = [f"**{t.title}.** kvenv: {fmt_ms(k[8])} ms at N = 8, {fmt_ms(k[100])} at 100"]
+        if k[1000] is not None:
+            per = (k[1000] - k[100]) / 900
+            parts[0] += f", {fmt_ms(k[1000])} at 1000: about {per:.2f} ms per extra secret"
+            lim = bench.limits.get((t.key, "n1000", t.concurrency))
+            if lim:
+                parts[0] += (
+                    f", against {1000 / lim:.2f} ms per read that the server needs at "
+                    f"{t.concurrency} in flight ({lim:.0f} req/s)"
+                )
+        else:
+            per = (k[100] - k[8]) / 92
+            parts[0] += f": about {per:.2f} ms per extra secret"
+        parts[0] += "."
+        if loop[8] and loop[100]:
+            per_loop = (loop[100] - loop[8]) / 92
+            parts.append(
+                f"The seed loop costs about {per_loop:.1f} ms per secret "
+                f"({fmt_ms(loop[8])} ms at 8, {fmt_ms(loop[100])} at 100"
+                + (f", {fmt_ms(loop[1000])} at 1000" if loop[1000] else "")
+                + ")."
+            )
+        if floor[8] and floor[100]:
+            parts.append(
+                f"One sequential curl: {fmt_ms(floor[8])} → {fmt_ms(floor[100])}"
+                + (f" → {fmt_ms(floor[1000])}" if floor[1000] else "")
+                + " ms."
+            )
+        L.append(" ".join(parts))
+        L.append("")
+    L.append(
+        EXPLANATION.format(
+            rtt=bench.args.rtt_ms, c1=bench.args.h1_concurrency, c2=bench.args.h2_concurrency
+        )
+    )
+    return L
+
+
+EXPLANATION = """Why: every method's time is a fixed part plus a part per secret. For kvenv the fixed part is
+process start, reading the manifest, building the client (over TLS: loading the CA file and one
+handshake) and one mount lookup before the first read; N = 8 is almost all fixed part. The part
+per secret is the server's work: with a non-root token carrying the `default` policy, OpenBao
+rebuilds the ACL from templated policies on every request, which costs it far more CPU than
+kvenv spends parsing a reply, and server, proxy and client share two CPUs. So from N = 100 up
+kvenv grows linearly at about the server's own rate, and more requests in flight cannot help
+once the server's CPUs are busy (see the concurrency table). The seed loop's part per secret is
+two process starts (curl, jq), a TCP connection (and a TLS handshake) and one request: it grows
+linearly with a slope tens of times steeper. Across a network the part per secret becomes
+round trips: the loop pays about 2 RTT per secret over HTTP and 3 over TLS, one sequential curl
+1 RTT per secret, and kvenv about N / c RTT with c requests in flight (by default {c1} HTTP/1.1
+connections, or {c2} HTTP/2 streams on one TLS connection) plus a few RTT of set-up (TCP, TLS, the
+mount lookup): at RTT = {rtt:g} ms it is the concurrency, not the CPU, that sets kvenv's time
+until N / c is down to one or two rounds."""
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--kvenv", required=True)
+    ap.add_argument("--timeit", required=True, help="bench/timeit, compiled")
+    ap.add_argument("--root-token", required=True)
+    ap.add_argument("--http", required=True, help="plain server URL")
+    ap.add_argument("--https", required=True, help="TLS server URL")
+    ap.add_argument("--cacert", required=True)
+    ap.add_argument("--rtt-http", help="latency proxy in front of the plain server")
+    ap.add_argument("--rtt-https", help="latency proxy in front of the TLS server")
+    ap.add_argument("--rtt-ms", type=float, default=20.0)
+    ap.add_argument("--rtt-http-conns", help="the HTTP proxy's connection count file")
+    ap.add_argument("--rtt-https-conns", help="the TLS proxy's connection count file")
+    ap.add_argument("--wrk", default=shutil.which("wrk"))
+    ap.add_argument("--wrk-seconds", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke run")
+    ap.add_argument("--cmd-timeout", type=float, default=180.0)
+    ap.add_argument("--h1-concurrency", type=int, default=8, help="kvenv's default over HTTP/1.1")
+    ap.add_argument("--h2-concurrency", type=int, default=64, help="kvenv's default over HTTP/2")
+    ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"))
+    ap.add_argument("--git-rev", default="?")
+    ap.add_argument("--bao-version", default="OpenBao")
+    args = ap.parse_args()
+    global ARGS
+    ARGS = args
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.monotonic()
+    load_before = " ".join(open("/proc/loadavg").read().split()[:3])
+    q = args.quick
+    # Repetitions: (kvenv and curl, loop) per kind of scenario.
+    fast = 5 if q else 9
+    fast_rtt = 3 if q else 7
+    loop_small = 3 if q else 7
+    loop_mid = 3 if q else 5
+    loop_big = 1 if q else 3
+    loop_rtt = 1 if q else 3
+
+    bench = Bench(args)
+    bench.say(f"bench: seeding the servers (work folder {args.work})")
+    data, scenarios = make_dataset(with_v2=True)
+    bench.scenarios = scenarios
+    bench.token = {}
+    tok_http = setup_server(args.http, args.root_token, None, data, with_v2=True)
+    tok_tls = setup_server(args.https, args.root_token, args.cacert, data, with_v2=False)
+
+    transports = [
+        Transport("lo-http", "loopback, HTTP", args.http, None, 0),
+        Transport("lo-lean", "loopback, HTTP, token without `default`", args.http, None, 0),
+        Transport("lo-tls", "loopback, TLS", args.https, args.cacert, 0),
+    ]
+    if args.rtt_http:
+        transports.append(
+            Transport(
+                "rtt-http", f"RTT {args.rtt_ms:g} ms, HTTP", args.rtt_http, None, args.rtt_ms,
+                args.rtt_http_conns,
+            )
+        )
+    if args.rtt_https:
+        transports.append(
+            Transport(
+                "rtt-tls", f"RTT {args.rtt_ms:g} ms, TLS", args.rtt_https, args.cacert, args.rtt_ms,
+                args.rtt_https_conns,
+            )
+        )
+    bench.titles = {t.key: t.title for t in transports}
+    for t in transports:
+        kind = "lean" if t.key == "lo-lean" else "default"
+        bench.token[t.key] = (tok_tls if t.cafile else tok_http)[kind]
+
+    def methods(loop_reps, reps=fast, declared=False):
+        ms = [
+            Method("kvenv", "`kvenv sync`", reps),
+            Method("kvenv-declared", "`kvenv sync`, kv_version declared: no mount lookup", reps if declared else 0),
+            Method("loop", "seed loop: curl + jq per secret", loop_reps),
+            Method("curl-seq", "one curl, sequential, keep-alive (floor)", reps),
+            Method("curl-par", "one curl, --parallel-max {c} (kvenv's default)", reps),
+        ]
+        return [m for m in ms if m.reps > 0]
+
+    plan = [
+        # transport, scenario, loop repetitions, other repetitions, wrk?
+        ("lo-http", "n8", loop_small, fast, False),
+        ("lo-http", "n100", loop_mid, fast, False),
+        ("lo-http", "n1000", loop_big, fast, True),
+        ("lo-http", "dedup", loop_mid, fast, False),
+        ("lo-http", "n100v2", loop_mid, fast, False),
+        ("lo-lean", "n100", loop_mid, fast, False),
+        ("lo-lean", "n1000", 0, fast, True),
+        ("lo-tls", "n8", loop_small, fast, False),
+        ("lo-tls", "n100", loop_mid, fast, False),
+        ("lo-tls", "n1000", 0, fast, True),  # the loop over TLS at 1000: ~1 min a run, skipped
+        ("lo-tls", "dedup", loop_mid, fast, False),
+        ("rtt-http", "n8", loop_small, fast_rtt, False),
+        ("rtt-http", "n100", loop_rtt, fast_rtt, False),
+        ("rtt-tls", "n8", loop_small, fast_rtt, False),
+        ("rtt-tls", "n100", loop_rtt, fast_rtt, False),
+    ]
+    tmap = {t.key: t for t in transports}
+    for tk, sk, loop_reps, reps, wrk in plan:
+        if tk not in tmap:
+            continue
+        t, sc = tmap[tk], scenarios[sk]
+        bench.say(f"bench: {t.title}, {sc.title}")
+        declared = t.rtt_ms > 0 or (tk, sk) == ("lo-http", "n8")
+        d = bench.measure(t, sc, methods(loop_reps, reps, declared))
+        if wrk:
+            for c in (t.concurrency, 1):
+                bench.wrk_limit(t, sc, d, c, 1 if q else 3)
+
+    # CA bundle as big as a system's: what loading real roots costs kvenv at start-up.
+    system_bundle = "/etc/ssl/certs/ca-certificates.crt"
+    if os.path.exists(system_bundle):
+        bundle = os.path.join(args.work, "system-plus-dev-ca.pem")
+        with open(bundle, "w") as f:
+            f.write(open(system_bundle).read() + "\n" + open(args.cacert).read())
+        t = Transport("lo-tls", "loopback, TLS", args.https, bundle, 0)
+        sc = scenarios["n8"]
+        n_roots = open(bundle).read().count("BEGIN CERTIFICATE")
+        bench.say(f"bench: TLS with a {n_roots}-certificate CA bundle")
+        saved = bench.rows
+        bench.rows = []
+        bench.measure(t, sc, [Method("kvenv", f"`kvenv sync`, VAULT_CACERT = {n_roots} system roots + dev CA", fast)])
+        extra = bench.rows[0]
+        extra.method = "kvenv-bundle"
+        bench.rows = saved
+        at = max(i for i, r in enumerate(bench.rows) if r.transport == "lo-tls" and r.scenario == "n8")
+        bench.rows.insert(at + 1, extra)
+
+    bench.say("bench: kvenv --concurrency sweep")
+    levels = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    sweep_reps = 1 if q else 5
+    for tk, sk in (("lo-http", "n1000"), ("lo-tls", "n1000"), ("rtt-http", "n100"), ("rtt-tls", "n100")):
+        if tk in tmap:
+            bench.concurrency_sweep(tmap[tk], scenarios[sk], levels, sweep_reps)
+
+    bench.say("bench: start-up")
+    bench.startup_times(11 if q else 21)
+
+    text = report(bench, transports, scenarios, started, time.monotonic() - t0, load_before)
+    write(args.results, text)
+    # Every measurement, for a closer look (bench/target is git-ignored).
+    os.makedirs(os.path.join(BENCH, "target"), exist_ok=True)
+    raw = {
+        "rows": [asdict(r) for r in bench.rows],
+        "server_limits": [[*k, v] for k, v in bench.limits.items()],
+        "sweep": {f"{t} {s}": {c: asdict(r) for c, r in rows.items()} for (t, s), rows in bench.sweep.items()},
+        "startup": [asdict(r) for r in bench.startup],
+    }
+    write(os.path.join(BENCH, "target", "last-run.json"), json.dumps(raw, indent=1))
+    print(text)
+    bench.say(f"bench: wrote {args.results}")
+
+
+if __name__ == "__main__":
+    main()
