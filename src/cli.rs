@@ -163,7 +163,7 @@ pub struct Common {
     #[arg(long = "reader", value_name = "NAME", value_parser = parse_reader)]
     pub readers: Vec<Reader>,
 
-    /// Requests in flight at once [default: 8 over HTTP/1.1 connections, 64 over one HTTP/2
+    /// Requests in flight at once [default: 16 over HTTP/1.1 connections, 128 over one HTTP/2
     /// connection].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: Option<u16>,

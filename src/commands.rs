@@ -509,13 +509,7 @@ async fn resolve_all<'p>(
     paths: &[&'p str],
     c: &Common,
 ) -> Result<HashMap<&'p str, Mount>, Error> {
-    let resolved = fetch::resolve_mounts(
-        plan,
-        client,
-        paths,
-        c.concurrency.map_or(fetch::HTTP1_CONCURRENCY, usize::from),
-    )
-    .await;
+    let resolved = fetch::resolve_mounts(plan, client, paths, c.concurrency.map(usize::from)).await;
     for e in &plan.entries {
         if let Some(Err(err)) = resolved.get(e.path.as_str()) {
             return Err(FetchError::Vault {

@@ -125,16 +125,19 @@ pub struct Fetched {
     pub warnings: Vec<String>,
 }
 
-/// Requests in flight over HTTP/1.1, where each is a connection of its own: the server's
-/// throughput flattens out above 4–8 on loopback (`shared/reference/vault-api.md` §6), and more
-/// connections only cost handshakes.
-pub const HTTP1_CONCURRENCY: usize = 8;
+/// Requests in flight over HTTP/1.1, where each is a connection of its own. On loopback the
+/// server's throughput flattens out above 4–8 (`shared/reference/vault-api.md` §6) and 2 to 256
+/// in flight all took the same time for 1000 secrets (bench/RESULTS.md); across a network each
+/// round of requests costs a round trip, and at RTT 20 ms 100 secrets took 371–379 ms at 8
+/// connections and 167–177 ms at 32. 16 takes most of that gain for half the connections.
+pub const HTTP1_CONCURRENCY: usize = 16;
 
 /// Streams in flight over one HTTP/2 connection (TLS servers negotiate it by ALPN). Streams are
 /// cheap, and across a network every round of requests costs a round trip: 100 secrets at 8 in
-/// flight are 13 round trips, at 64 they are 2. Go's HTTP/2 server, which Vault and OpenBao use,
-/// allows 250 concurrent streams.
-pub const HTTP2_CONCURRENCY: usize = 64;
+/// flight are 13 round trips, at 64 two, at 128 one (measured at RTT 20 ms: 154–163 ms at 64,
+/// 136–159 ms at 128). Go's HTTP/2 server, which Vault and OpenBao use, allows 250 concurrent
+/// streams, and hyper keeps to the limit the server announces.
+pub const HTTP2_CONCURRENCY: usize = 128;
 
 /// One distinct read: a path and an optional version pin.
 type ReadKey = (String, Option<u64>);
@@ -154,20 +157,7 @@ pub async fn fetch(
         }
     }
 
-    let mounts = resolve_mounts(
-        plan,
-        client,
-        &paths,
-        concurrency.unwrap_or(HTTP1_CONCURRENCY),
-    )
-    .await;
-    let concurrency = concurrency
-        .unwrap_or(if client.http2() {
-            HTTP2_CONCURRENCY
-        } else {
-            HTTP1_CONCURRENCY
-        })
-        .max(1);
+    let mounts = resolve_mounts(plan, client, &paths, concurrency).await;
 
     let mut keys: Vec<ReadKey> = Vec::new();
     let mut seen = HashSet::new();
@@ -181,33 +171,43 @@ pub async fn fetch(
     // Once the server is down, reads not yet started fail at once with the same error instead
     // of each waiting through its own retries until the deadline.
     let down: OnceLock<VaultError> = OnceLock::new();
-    let down = &down;
-    let reads: HashMap<ReadKey, Result<Read, VaultError>> =
-        futures_util::stream::iter(keys.into_iter().map(|key| {
-            let mount = match mounts.get(key.0.as_str()) {
-                Some(Ok(m)) => m.clone(),
-                _ => unreachable_mount(),
-            };
-            async move {
-                if let Some(e) = down.get() {
-                    return (key, Err(e.clone()));
-                }
-                let result = kv::read(client, &mount, &key.0, key.1).await;
-                if let Err(e) = &result
-                    && e.server_down()
-                {
-                    let _ = down.set(e.clone());
-                }
-                (key, result)
+    let read_one = |key: ReadKey| {
+        let mount = match mounts.get(key.0.as_str()) {
+            Some(Ok(m)) => m.clone(),
+            _ => unreachable_mount(),
+        };
+        let down = &down;
+        async move {
+            if let Some(e) = down.get() {
+                return (key, Err(e.clone()));
             }
-        }))
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+            let result = kv::read(client, &mount, &key.0, key.1).await;
+            if let Err(e) = &result
+                && e.server_down()
+            {
+                let _ = down.set(e.clone());
+            }
+            (key, result)
+        }
+    };
+    let mut reads: HashMap<ReadKey, Result<Read, VaultError>> = HashMap::new();
+    if client.cold() && !keys.is_empty() {
+        // Nothing has been asked yet (every mount was declared): one read first, so the others
+        // share the connection it opens (one HTTP/2 connection over TLS) instead of each opening
+        // its own while none knows yet what the server speaks.
+        let (key, result) = read_one(keys.remove(0)).await;
+        reads.insert(key, result);
+    }
+    let in_flight = concurrency.unwrap_or_else(|| default_concurrency(client));
+    reads.extend(
+        futures_util::stream::iter(keys.into_iter().map(read_one))
+            .buffer_unordered(in_flight)
+            .collect::<Vec<_>>()
+            .await,
+    );
 
     // Report the first problem in manifest order, so the same manifest fails the same way.
     let mut ok_reads: HashMap<ReadKey, Read> = HashMap::new();
-    let mut reads = reads;
     for e in &plan.entries {
         match mounts.get(e.path.as_str()) {
             Some(Err(err)) => {
@@ -246,6 +246,15 @@ pub async fn fetch(
     assemble(plan, &ok_reads, &versions)
 }
 
+/// Requests in flight when `--concurrency` is not given: by what the server answered over.
+fn default_concurrency(client: &Client) -> usize {
+    if client.http2() {
+        HTTP2_CONCURRENCY
+    } else {
+        HTTP1_CONCURRENCY
+    }
+}
+
 fn unreachable_mount() -> Mount {
     // Keys are only built for paths whose mount resolved; this is never used.
     Mount {
@@ -260,7 +269,7 @@ pub async fn resolve_mounts<'p>(
     plan: &Plan,
     client: &Client,
     paths: &[&'p str],
-    concurrency: usize,
+    concurrency: Option<usize>,
 ) -> HashMap<&'p str, Result<Mount, VaultError>> {
     let mut resolved: HashMap<&str, Result<Mount, VaultError>> = HashMap::new();
     let mut pending: Vec<&str> = Vec::new();
@@ -280,17 +289,21 @@ pub async fn resolve_mounts<'p>(
     }
     while !pending.is_empty() {
         let mut firsts = HashSet::new();
-        let probes: Vec<&str> = pending
+        let mut probes: Vec<&str> = pending
             .iter()
             .copied()
             .filter(|p| firsts.insert(first_segment(p)))
             .collect();
+        if client.cold() {
+            // The first request goes alone; see the same case in `fetch`.
+            probes.truncate(1);
+        }
         let answers: Vec<(&str, Result<Mount, VaultError>)> = futures_util::stream::iter(
             probes
                 .iter()
                 .map(|&p| async move { (p, kv::detect(client, p).await) }),
         )
-        .buffer_unordered(concurrency)
+        .buffer_unordered(concurrency.unwrap_or_else(|| default_concurrency(client)))
         .collect()
         .await;
         for (probe, answer) in answers {

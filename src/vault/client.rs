@@ -110,6 +110,7 @@ pub struct Client {
     jitter: AtomicU64,
     requests: AtomicU64,
     http2: AtomicBool,
+    answered: AtomicBool,
 }
 
 impl Client {
@@ -174,6 +175,7 @@ impl Client {
             jitter: AtomicU64::new(seed | 1),
             requests: AtomicU64::new(0),
             http2: AtomicBool::new(false),
+            answered: AtomicBool::new(false),
         })
     }
 
@@ -194,6 +196,12 @@ impl Client {
     /// Whether the server answered over HTTP/2 (so requests share one connection).
     pub fn http2(&self) -> bool {
         self.http2.load(Ordering::Relaxed)
+    }
+
+    /// Over TLS, before any answer: what the server speaks (HTTP/2 or 1.1) is not known yet, and
+    /// requests sent together now would each open a connection and a handshake of their own.
+    pub fn cold(&self) -> bool {
+        self.base.scheme() == "https" && !self.answered.load(Ordering::Relaxed)
     }
 
     /// How many HTTP requests this client sent (retries included).
@@ -257,6 +265,7 @@ impl Client {
             let outcome = request.send().await;
             let wait = match outcome {
                 Ok(response) => {
+                    self.answered.store(true, Ordering::Relaxed);
                     if response.version() == reqwest::Version::HTTP_2 {
                         self.http2.store(true, Ordering::Relaxed);
                     }

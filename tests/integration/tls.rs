@@ -303,24 +303,107 @@ fn concurrent_reads_share_one_http2_connection() {
         );
         manifest.push_str(&format!("V{i} = \"kv/s{i}#v\"\n"));
     }
-    let before = std::fs::read_to_string(&audit).unwrap().lines().count();
+    // With a mount lookup first, and with the mount declared (the first read then goes alone,
+    // so the others find the connection it opened).
+    let declared = format!("[vault]\nkv_version = {{ kv = 2 }}\n{manifest}");
+    for manifest in [&manifest, &declared] {
+        let before = std::fs::read_to_string(&audit).unwrap().lines().count();
+        Test::new()
+            .manifest(manifest)
+            .env("VAULT_ADDR", &server.addr)
+            .env(
+                "VAULT_CACERT",
+                certs.path().join("vault-ca.pem").to_str().unwrap(),
+            )
+            .args(["sync", "-q"])
+            .stderr("")
+            .run();
+        let log = std::fs::read_to_string(&audit).unwrap();
+        let ports: std::collections::BTreeSet<u64> = log
+            .lines()
+            .skip(before)
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["type"] == "request")
+            .filter_map(|e| e["request"]["remote_port"].as_u64())
+            .collect();
+        assert_eq!(ports.len(), 1, "client ports seen: {ports:?}");
+    }
+}
+
+/// A TCP relay to `upstream` that delays every chunk by `delay` and counts connections.
+fn slow_relay(
+    upstream: &str,
+    delay: std::time::Duration,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = count.clone();
+    let upstream = upstream.trim_start_matches("https://").to_owned();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = from.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        std::thread::sleep(delay);
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    (format!("https://{addr}"), count)
+}
+
+#[test]
+fn a_declared_mount_over_a_slow_link_still_uses_one_connection() {
+    // Without a mount lookup, the first requests go out before anything says the server speaks
+    // HTTP/2; sent together, each would open a TLS connection of its own.
+    let (server, certs, ca) = dev_tls();
+    assert_eq!(
+        server.api(
+            "POST",
+            "sys/mounts/kv",
+            json!({"type": "kv", "options": {"version": "2"}})
+        ),
+        204
+    );
+    let mut manifest = String::from("[vault]\nkv_version = { kv = 2 }\n[secrets]\n");
+    for i in 0..12 {
+        assert_eq!(
+            server.api(
+                "POST",
+                &format!("kv/data/s{i}"),
+                json!({"data": {"v": format!("value-{i}")}})
+            ),
+            200
+        );
+        manifest.push_str(&format!("V{i} = \"kv/s{i}#v\"\n"));
+    }
+    let (relay, connections) = slow_relay(&server.addr, std::time::Duration::from_millis(5));
     Test::new()
         .manifest(&manifest)
-        .env("VAULT_ADDR", &server.addr)
-        .env(
-            "VAULT_CACERT",
-            certs.path().join("vault-ca.pem").to_str().unwrap(),
-        )
-        .args(["sync", "-q", "--concurrency", "8"])
+        .env("VAULT_ADDR", &relay)
+        .env("VAULT_CACERT", ca.to_str().unwrap())
+        .args(["sync", "-q"])
         .stderr("")
         .run();
-    let log = std::fs::read_to_string(&audit).unwrap();
-    let ports: std::collections::BTreeSet<u64> = log
-        .lines()
-        .skip(before)
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["type"] == "request")
-        .filter_map(|e| e["request"]["remote_port"].as_u64())
-        .collect();
-    assert_eq!(ports.len(), 1, "client ports seen: {ports:?}");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    drop(certs);
 }
