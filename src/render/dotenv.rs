@@ -163,7 +163,7 @@ pub fn decode(text: &str) -> Result<Vec<(String, String)>, DecodeError> {
 }
 
 /// `raw'` or `raw'\''raw'...`, after the opening quote: the value and the rest of the text.
-fn decode_single(mut after: &str) -> Option<(String, &str)> {
+pub(crate) fn decode_single(mut after: &str) -> Option<(String, &str)> {
     let mut value = String::new();
     loop {
         let end = after.find('\'')?;

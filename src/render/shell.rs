@@ -28,23 +28,11 @@ pub fn decode(text: &str) -> Option<Vec<(String, String)>> {
             continue;
         }
         let body = rest.strip_prefix("export ")?;
-        let (name, mut after) = body.split_once("='")?;
+        let (name, after) = body.split_once("='")?;
         if !crate::plan::is_identifier(name) {
             return None;
         }
-        let mut value = String::new();
-        loop {
-            let end = after.find('\'')?;
-            value.push_str(&after[..end]);
-            after = &after[end + 1..];
-            match after.strip_prefix("\\''") {
-                Some(more) => {
-                    value.push('\'');
-                    after = more;
-                }
-                None => break,
-            }
-        }
+        let (value, after) = super::dotenv::decode_single(after)?;
         rest = match after.strip_prefix('\n') {
             Some(r) => r,
             None if after.is_empty() => after,

@@ -283,26 +283,7 @@ fn concurrent_reads_share_one_http2_connection() {
         ],
         "https",
     );
-    assert_eq!(
-        server.api(
-            "POST",
-            "sys/mounts/kv",
-            json!({"type": "kv", "options": {"version": "2"}})
-        ),
-        204
-    );
-    let mut manifest = String::from("[secrets]\n");
-    for i in 0..24 {
-        assert_eq!(
-            server.api(
-                "POST",
-                &format!("kv/data/s{i}"),
-                json!({"data": {"v": format!("value-{i}")}})
-            ),
-            200
-        );
-        manifest.push_str(&format!("V{i} = \"kv/s{i}#v\"\n"));
-    }
+    let manifest = format!("[secrets]\n{}", many_secrets(&server, 24));
     // With a mount lookup first, and with the mount declared (the first read then goes alone,
     // so the others find the connection it opened).
     let declared = format!("[vault]\nkv_version = {{ kv = 2 }}\n{manifest}");
@@ -376,26 +357,10 @@ fn a_declared_mount_over_a_slow_link_still_uses_one_connection() {
     // Without a mount lookup, the first requests go out before anything says the server speaks
     // HTTP/2; sent together, each would open a TLS connection of its own.
     let (server, certs, ca) = dev_tls();
-    assert_eq!(
-        server.api(
-            "POST",
-            "sys/mounts/kv",
-            json!({"type": "kv", "options": {"version": "2"}})
-        ),
-        204
+    let manifest = format!(
+        "[vault]\nkv_version = {{ kv = 2 }}\n[secrets]\n{}",
+        many_secrets(&server, 12)
     );
-    let mut manifest = String::from("[vault]\nkv_version = { kv = 2 }\n[secrets]\n");
-    for i in 0..12 {
-        assert_eq!(
-            server.api(
-                "POST",
-                &format!("kv/data/s{i}"),
-                json!({"data": {"v": format!("value-{i}")}})
-            ),
-            200
-        );
-        manifest.push_str(&format!("V{i} = \"kv/s{i}#v\"\n"));
-    }
     let (relay, connections) = slow_relay(&server.addr, std::time::Duration::from_millis(5));
     Test::new()
         .manifest(&manifest)
@@ -406,4 +371,17 @@ fn a_declared_mount_over_a_slow_link_still_uses_one_connection() {
         .run();
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
     drop(certs);
+}
+
+/// `n` one-key secrets on a new KV v2 mount `kv`, and the `[secrets]` lines that read them.
+fn many_secrets(server: &OwnServer, n: usize) -> String {
+    let mount = json!({"type": "kv", "options": {"version": "2"}});
+    assert_eq!(server.api("POST", "sys/mounts/kv", mount), 204);
+    let mut lines = String::new();
+    for i in 0..n {
+        let data = json!({"data": {"v": format!("value-{i}")}});
+        assert_eq!(server.api("POST", &format!("kv/data/s{i}"), data), 200);
+        lines.push_str(&format!("V{i} = \"kv/s{i}#v\"\n"));
+    }
+    lines
 }
