@@ -55,14 +55,7 @@ const EXPECTED: [(&str, &str); 8] = [
 #[test]
 fn seed_scenario_end_to_end() {
     let mut server = OwnServer::start();
-    assert_eq!(
-        server.api(
-            "POST",
-            "sys/mounts/kv",
-            json!({"type": "kv", "options": {"version": "1"}})
-        ),
-        204
-    );
+    server.mount_kv(1);
     let names = [
         "flask_app",
         "flask_environment",

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The dev server's root token. Distinctive, so a leak check can search for it.
 pub const ROOT_TOKEN: &str = "kvenv-test-root-token-7f3a9c";
@@ -255,6 +255,12 @@ impl OwnServer {
             .unwrap()
             .status()
             .as_u16()
+    }
+
+    /// A KV mount `kv` of this version.
+    pub fn mount_kv(&self, version: u8) {
+        let body = json!({"type": "kv", "options": {"version": version.to_string()}});
+        assert_eq!(self.api("POST", "sys/mounts/kv", body), 204);
     }
 
     pub fn stop(&mut self) {

@@ -108,14 +108,7 @@ fn dev_tls() -> (OwnServer, tempfile::TempDir, PathBuf) {
 }
 
 fn seeded(server: &OwnServer) {
-    assert_eq!(
-        server.api(
-            "POST",
-            "sys/mounts/kv",
-            json!({"type": "kv", "options": {"version": "1"}})
-        ),
-        204
-    );
+    server.mount_kv(1);
     assert_eq!(
         server.api("POST", "kv/app", json!({"A": "CANARY-over-tls"})),
         204
@@ -375,8 +368,7 @@ fn a_declared_mount_over_a_slow_link_still_uses_one_connection() {
 
 /// `n` one-key secrets on a new KV v2 mount `kv`, and the `[secrets]` lines that read them.
 fn many_secrets(server: &OwnServer, n: usize) -> String {
-    let mount = json!({"type": "kv", "options": {"version": "2"}});
-    assert_eq!(server.api("POST", "sys/mounts/kv", mount), 204);
+    server.mount_kv(2);
     let mut lines = String::new();
     for i in 0..n {
         let data = json!({"data": {"v": format!("value-{i}")}});

@@ -224,17 +224,22 @@ fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
 
     // The run that loses its leader: through standby n2, killing n1 a third of the way in.
     std::fs::write(&env_path, OLD).unwrap();
-    let relay = Relay::start(&nodes[1].addr, Duration::from_millis(4));
-    let child = run(&relay.addr).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while relay.chunks() < SECRETS / 3 {
-        assert!(
-            Instant::now() < deadline,
-            "the run did not get a third through"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let killed_at = relay.chunks();
+    // A run through a slow relay to `node`, returned once a third of its requests went through.
+    let third_through = |node: &str| {
+        let relay = Relay::start(node, Duration::from_millis(4));
+        let child = run(&relay.addr).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while relay.chunks() < SECRETS / 3 {
+            assert!(
+                Instant::now() < deadline,
+                "the run did not get a third through"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let at = relay.chunks();
+        (relay, child, at)
+    };
+    let (_relay, child, killed_at) = third_through(&nodes[1].addr);
     nodes[0].kill();
     let out = child.wait_with_output().unwrap();
     let code = out.status.code().unwrap_or(-1);
@@ -285,20 +290,13 @@ fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
 
     // The node kvenv talks to dies mid-run: the new leader, which also takes quorum with it.
     std::fs::write(&env_path, OLD).unwrap();
-    let relay = Relay::start(
-        &nodes.iter().find(|n| n.name == leader).unwrap().addr,
-        Duration::from_millis(4),
-    );
-    let child = run(&relay.addr).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while relay.chunks() < SECRETS / 3 {
-        assert!(
-            Instant::now() < deadline,
-            "the run did not get a third through"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let second_killed_at = relay.chunks();
+    let leader_addr = nodes
+        .iter()
+        .find(|n| n.name == leader)
+        .unwrap()
+        .addr
+        .clone();
+    let (_relay2, child, second_killed_at) = third_through(&leader_addr);
     nodes.iter_mut().find(|n| n.name == leader).unwrap().kill();
     let out = child.wait_with_output().unwrap();
     let lost = (
