@@ -46,7 +46,8 @@ pub enum Command {
     Run {
         #[command(flatten)]
         common: Common,
-        /// Pass VAULT_TOKEN and BAO_TOKEN on to the command (removed by default).
+        /// Pass on to the command the credentials kvenv read (VAULT_TOKEN, BAO_TOKEN, the
+        /// variables [vault.auth] names, their _FILE twins); removed by default.
         #[arg(long)]
         keep_vault_env: bool,
         /// Keep variables already set in the environment instead of overriding them.
@@ -71,7 +72,7 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
         /// The file to read [default: the manifest's output file].
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_parser = parse_path)]
         from: Option<PathBuf>,
         /// Write to Vault; without it, only print the plan.
         #[arg(long)]
@@ -83,10 +84,10 @@ pub enum Command {
     /// Write a starter secrets.toml, from an existing .env's names when one is given.
     Init {
         /// Where to write the manifest.
-        #[arg(short, long, value_name = "PATH", default_value = "secrets.toml")]
+        #[arg(short, long, value_name = "PATH", default_value = "secrets.toml", value_parser = parse_path)]
         manifest: PathBuf,
         /// A .env file whose variable names to map.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_parser = parse_path)]
         from: Option<PathBuf>,
         /// The {project} placeholder's value [default: this folder's name].
         #[arg(long, value_name = "NAME")]
@@ -111,11 +112,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct Common {
     /// The manifest.
-    #[arg(short, long, value_name = "PATH", default_value = "secrets.toml")]
+    #[arg(short, long, value_name = "PATH", default_value = "secrets.toml", value_parser = parse_path)]
     pub manifest: PathBuf,
 
     /// Write here instead of the manifest's [output] path (relative to the current directory).
-    #[arg(short, long, value_name = "PATH")]
+    #[arg(short, long, value_name = "PATH", value_parser = parse_path)]
     pub output: Option<PathBuf>,
 
     /// Set a {placeholder} used in the manifest's paths (repeatable).
@@ -131,19 +132,19 @@ pub struct Common {
     pub namespace: Option<String>,
 
     /// A PEM file of CA certificates to trust [default: BAO_CACERT, VAULT_CACERT, [vault.tls]].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = parse_path)]
     pub ca_cert: Option<PathBuf>,
 
     /// A folder of PEM CA certificates [default: BAO_CAPATH, VAULT_CAPATH, [vault.tls]].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = parse_path)]
     pub ca_path: Option<PathBuf>,
 
     /// Client certificate for mutual TLS [default: BAO_CLIENT_CERT, VAULT_CLIENT_CERT].
-    #[arg(long, value_name = "FILE", requires = "client_key")]
+    #[arg(long, value_name = "FILE", requires = "client_key", value_parser = parse_path)]
     pub client_cert: Option<PathBuf>,
 
     /// Client key for mutual TLS [default: BAO_CLIENT_KEY, VAULT_CLIENT_KEY].
-    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    #[arg(long, value_name = "FILE", requires = "client_cert", value_parser = parse_path)]
     pub client_key: Option<PathBuf>,
 
     /// The name expected on the server's certificate [default: VAULT_TLS_SERVER_NAME].
@@ -168,6 +169,11 @@ pub struct Common {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: Option<u16>,
 
+    /// The largest answer accepted from Vault, e.g. 64MiB, 512KiB, 1000000 (bytes); a larger one
+    /// fails the run (exit 5).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub max_response: u64,
+
     /// Deadline for the whole run, e.g. 60s, 500ms, 2m.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -188,6 +194,13 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// A path with no control characters (they would reach messages and `.gitignore` rules).
+fn parse_path(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    crate::plan::check_path(&path)?;
+    Ok(path)
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     Format::parse(s).ok_or_else(|| "expected dotenv, shell, json or github".into())
 }
@@ -199,6 +212,30 @@ fn parse_reader(s: &str) -> Result<Reader, String> {
             Reader::ALL.map(|r| r.name()).join(", ")
         )
     })
+}
+
+/// `64MiB`, `512KiB`, `1GiB`, or a bare number of bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size such as 64MiB, 512KiB or 1000000"))?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" | "KB" => 1 << 10,
+        "MiB" | "M" | "MB" => 1 << 20,
+        "GiB" | "G" | "GB" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a size such as 64MiB, 512KiB or 1000000"
+            ));
+        }
+    };
+    n.checked_mul(factor)
+        .filter(|b| *b >= 1024)
+        .ok_or_else(|| "the size must be at least 1KiB".to_string())
 }
 
 /// `60s`, `500ms`, `2m`, or a bare number of seconds.
@@ -242,5 +279,15 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("1h").is_err());
         assert!(parse_duration("abc").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("512KiB").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1000000").unwrap(), 1_000_000);
+        assert!(parse_size("12").is_err());
+        assert!(parse_size("1TiB").is_err());
+        assert!(parse_size("lots").is_err());
     }
 }

@@ -12,6 +12,7 @@ use crate::error::{Error, code};
 use crate::fetch::{self, FetchError, Fetched};
 use crate::plan::{OnMissing, Overrides, Plan, Target, find_mount};
 use crate::render::{self, Format};
+use crate::ui::{self, Ui};
 use crate::vault::client::Tls;
 use crate::vault::kv::Mount;
 use crate::vault::{Client, VaultError, auth};
@@ -47,23 +48,21 @@ pub fn run(command: Command) -> Result<u8, Error> {
         } => init(&manifest, from.as_deref(), project, &env, &mount),
         Command::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "kvenv", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "kvenv", &mut script);
+            ui::stdout(&script)?;
             Ok(code::OK)
         }
         Command::Man => {
             let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
             clap_mangen::Man::new(cmd)
-                .render(&mut std::io::stdout())
-                .map_err(|e| Error::Usage(format!("cannot write the man page: {e}")))?;
+                .render(&mut page)
+                .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
+            ui::stdout(&page)?;
             Ok(code::OK)
         }
     }
-}
-
-/// What the user sees on stderr, at the verbosity asked for.
-struct Ui {
-    quiet: bool,
-    verbose: bool,
 }
 
 impl Ui {
@@ -72,19 +71,6 @@ impl Ui {
             quiet: c.quiet,
             verbose: c.verbose,
         }
-    }
-    fn info(&self, line: &str) {
-        if !self.quiet {
-            eprintln!("kvenv: {line}");
-        }
-    }
-    fn detail(&self, line: &str) {
-        if self.verbose {
-            eprintln!("kvenv: {line}");
-        }
-    }
-    fn warn(&self, line: &str) {
-        eprintln!("kvenv: warning: {line}");
     }
 }
 
@@ -138,6 +124,8 @@ impl Session {
             ui.warn("TLS certificate verification is off (skip_verify): anyone on the path can read the secrets");
         }
         let client = Client::new(&address, namespace.as_deref(), &tls)?;
+        client.set_deadline(deadline);
+        client.set_max_response(c.max_response);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -208,6 +196,10 @@ fn fetch_all(plan: &Plan, c: &Common, ui: &Ui) -> Result<Fetched, Error> {
             ui.warn(&format!("Vault: {w}"));
         }
         for v in &fetched.vars {
+            if v.default {
+                ui.detail(&format!("{}: default", v.name));
+                continue;
+            }
             let version = v
                 .version
                 .map(|n| format!(" version {n}"))
@@ -273,22 +265,42 @@ struct Prepared {
     fetched: Fetched,
     bytes: Vec<u8>,
     old: Option<Vec<u8>>,
+    /// The existing file's permission bits, when there is one.
+    mode: Option<u32>,
     changes: crate::diff::Diff,
 }
 
 fn prepare(c: &Common, ui: &Ui) -> Result<Prepared, Error> {
     let plan = load(c, false)?;
+    // Before any request: a run that cannot write its output should not read a single secret.
+    let target = output_target(&plan)?;
     let fetched = fetch_all(&plan, c, ui)?;
     let bytes = render::render(&fetched.vars, &render_options(&plan))?;
-    let old = write::read_existing(&write::resolve_target(&plan.output.path)?)?;
+    let old = write::read_existing(&target)?;
+    let mode = old.as_ref().and_then(|_| write::existing_mode(&target));
     let changes = diff(old.as_deref(), plan.output.format, &fetched.vars);
     Ok(Prepared {
         plan,
         fetched,
         bytes,
         old,
+        mode,
         changes,
     })
+}
+
+/// The file the output path finally names, checked: a regular file or nothing yet (exit 6
+/// otherwise), and not one kvenv must never overwrite (exit 2): the manifest, a `.gitignore`,
+/// anything under `.git/`.
+fn output_target(plan: &Plan) -> Result<PathBuf, Error> {
+    let target = write::writable_target(&plan.output.path)?;
+    if let Some(why) = write::forbidden_output(&plan.output.path, &target, &plan.manifest) {
+        return Err(Error::Usage(format!(
+            "output {}: {why}; choose another [output] path or --output",
+            plan.output.path.display()
+        )));
+    }
+    Ok(target)
 }
 
 fn sync(c: &Common) -> Result<u8, Error> {
@@ -302,17 +314,20 @@ fn sync(c: &Common) -> Result<u8, Error> {
         ..
     } = prepare(c, &ui)?;
     let path = &plan.output.path;
-    let outcome = write::write_atomic(path, &bytes, plan.output.mode)?;
+    let staged = write::stage(path, &bytes, plan.output.mode)?;
+    // The rule goes in before the secrets do: a run that cannot keep the file out of git does
+    // not replace it.
     if plan.output.gitignore {
-        if let gitignore::Outcome::Added(_) = gitignore::ensure_ignored(path)? {
-            let shown = match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir.join(".gitignore"),
-                _ => PathBuf::from(".gitignore"),
+        for added in gitignore::ensure_ignored(path)? {
+            let why = if added.for_link_target {
+                format!(" ({} links to that file)", path.display())
+            } else {
+                String::new()
             };
             ui.info(&format!(
-                "added /{} to {}",
-                file_name(path),
-                shown.display()
+                "added {} to {}{why}",
+                added.rule,
+                added.gitignore.display()
             ));
         }
         if gitignore::tracked_by_git(path) == Some(true) {
@@ -323,7 +338,7 @@ fn sync(c: &Common) -> Result<u8, Error> {
             ));
         }
     }
-    match outcome {
+    match staged.commit()? {
         Outcome::Unchanged => ui.info(&format!("{} is up to date", path.display())),
         Outcome::Written => ui.info(&format!(
             "wrote {} ({} variables from {} secrets, {} changed) in {} ms",
@@ -341,12 +356,6 @@ fn sync(c: &Common) -> Result<u8, Error> {
     Ok(code::OK)
 }
 
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 fn check(c: &Common, json: bool) -> Result<u8, Error> {
     let ui = Ui::of(c);
     let Prepared {
@@ -354,10 +363,14 @@ fn check(c: &Common, json: bool) -> Result<u8, Error> {
         fetched,
         bytes,
         old,
+        mode,
         changes,
     } = prepare(c, &ui)?;
     let path = &plan.output.path;
-    let up_to_date = old.as_deref() == Some(bytes.as_slice());
+    let same_bytes = old.as_deref() == Some(bytes.as_slice());
+    // A sync would fix the mode too (a 0644 .env is readable by every user of the machine).
+    let mode_change = mode.filter(|m| *m != plan.output.mode);
+    let up_to_date = same_bytes && mode_change.is_none();
     if json {
         let mut variables: Vec<serde_json::Value> = fetched
             .vars
@@ -379,9 +392,13 @@ fn check(c: &Common, json: bool) -> Result<u8, Error> {
         let report = serde_json::json!({
             "up_to_date": up_to_date,
             "path": path.display().to_string(),
+            "mode": mode_change.map(|m| serde_json::json!({
+                "from": format!("{m:04o}"),
+                "to": format!("{:04o}", plan.output.mode),
+            })),
             "variables": variables,
         });
-        println!("{report}");
+        ui::stdout(format!("{report}\n").as_bytes())?;
     } else if up_to_date {
         ui.info(&format!("{} is up to date", path.display()));
     } else if old.is_none() {
@@ -391,10 +408,17 @@ fn check(c: &Common, json: bool) -> Result<u8, Error> {
             fetched.vars.len()
         ));
     } else {
+        let mut what = Vec::new();
+        if !same_bytes {
+            what.push(changes.describe());
+        }
+        if let Some(m) = mode_change {
+            what.push(format!("mode {m:04o} -> {:04o}", plan.output.mode));
+        }
         ui.info(&format!(
             "{} would change: {}",
             path.display(),
-            changes.describe()
+            what.join("; ")
         ));
     }
     Ok(if up_to_date {
@@ -433,7 +457,7 @@ fn run_command(
     let mut cmd = std::process::Command::new(program);
     cmd.args(args);
     if !keep_vault_env {
-        for name in ["VAULT_TOKEN", "BAO_TOKEN"] {
+        for name in auth::credential_variables(&plan.vault.auth) {
             cmd.env_remove(name);
         }
     }
@@ -471,7 +495,8 @@ fn policy(c: &Common, push: bool) -> Result<u8, Error> {
         session.close(&ui);
         result?
     };
-    print!("{}", crate::policy::render(&plan, &mounts, push));
+    let hcl = crate::policy::render(&plan, &mounts, push).map_err(Error::Usage)?;
+    ui::stdout(hcl.as_bytes())?;
     Ok(code::OK)
 }
 
@@ -495,6 +520,7 @@ fn declared_mounts<'p>(plan: &Plan, paths: &[&'p str]) -> HashMap<&'p str, Mount
                     Mount {
                         path: d.path.clone(),
                         version: d.version,
+                        declared: true,
                     },
                 )
             })
@@ -577,7 +603,7 @@ fn push(c: &Common, from: Option<&Path>, apply: bool, overwrite: bool) -> Result
         for (label, why) in &steps.skipped {
             out.push_str(&format!("skip    {label:width$}  ({why})\n"));
         }
-        print!("{out}");
+        ui::stdout(out.as_bytes())?;
         if !apply {
             ui.info(&format!(
                 "dry run: {create} to create, {update} to update, {same} unchanged; run with --apply to write"
@@ -639,9 +665,9 @@ fn init(
                 if crate::plan::is_identifier(&name) {
                     names.push(name);
                 } else {
-                    eprintln!(
-                        "kvenv: warning: skipping {name:?}: not a valid environment variable name"
-                    );
+                    ui::line(&format!(
+                        "warning: skipping {name:?}: not a valid environment variable name"
+                    ));
                 }
             }
             names
@@ -666,15 +692,17 @@ fn init(
         let path = format!("{mount}/{{project}}/{{env}}/{}", name.to_lowercase());
         text.push_str(&format!("{name:width$} = {}\n", quote(&path)));
     }
-    std::fs::write(manifest, text).map_err(|e| crate::write::WriteError {
-        path: manifest.to_owned(),
-        reason: crate::error::io_reason(&e),
-    })?;
-    eprintln!(
-        "kvenv: wrote {} ({} variables); check it with `kvenv validate`",
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(manifest)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .map_err(|e| crate::write::WriteError::write(manifest, crate::error::io_reason(&e)))?;
+    ui::line(&format!(
+        "wrote {} ({} variables); check it with `kvenv validate`",
         manifest.display(),
         names.len()
-    );
+    ));
     Ok(code::OK)
 }
 
@@ -683,16 +711,7 @@ fn export(c: &Common) -> Result<u8, Error> {
     let plan = load(c, true)?;
     let fetched = fetch_all(&plan, c, &ui)?;
     let bytes = render::render(&fetched.vars, &render_options(&plan))?;
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(&bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| {
-            Error::Usage(format!(
-                "cannot write to stdout: {}",
-                crate::error::io_reason(&e)
-            ))
-        })?;
+    ui::stdout(&bytes)?;
     Ok(code::OK)
 }
 
@@ -727,7 +746,7 @@ fn validate(c: &Common) -> Result<u8, Error> {
         };
         out.push_str(&format!("{:width$}  {source}{notes}\n", e.label()));
     }
-    print!("{out}");
+    ui::stdout(out.as_bytes())?;
     let mut paths: Vec<&str> = plan.entries.iter().map(|e| e.path.as_str()).collect();
     paths.sort_unstable();
     paths.dedup();

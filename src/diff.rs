@@ -106,6 +106,8 @@ mod tests {
             value: Secret::new(v),
             path: "p".into(),
             version: None,
+            default: false,
+            mask: true,
         }
     }
 

@@ -53,6 +53,10 @@ pub enum Error {
     Write(#[from] crate::write::WriteError),
     #[error(transparent)]
     Push(#[from] crate::push::PushError),
+    /// What a command was asked to print could not reach stdout (a full disk; a closed pipe is
+    /// not an error, see [`crate::ui`]).
+    #[error("cannot write to stdout: {0}")]
+    Stdout(String),
     /// `kvenv run` could not start its command (exit 126, or 127 when it was not found).
     #[error("cannot run {command}: {reason}")]
     Exec {
@@ -74,7 +78,7 @@ impl Error {
             Error::Usage(_) | Error::Manifest(_) | Error::Render(_) => code::USAGE,
             Error::Vault(e) => e.exit_code(),
             Error::Fetch(e) => e.exit_code(),
-            Error::Write(_) => code::WRITE,
+            Error::Write(_) | Error::Stdout(_) => code::WRITE,
             Error::Push(e) => e.exit_code(),
             Error::Exec { code, .. } => *code,
         }

@@ -16,11 +16,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use futures_util::StreamExt;
-use serde_json::Value;
 use thiserror::Error;
 
 use crate::error::code;
-use crate::plan::{Entry, KvVersion, OnMissing, Plan, Target, find_mount};
+use crate::plan::{Entry, KvVersion, OnMissing, Plan, Target, denied_import, find_mount};
 use crate::secret::{Secret, Var};
 use crate::vault::kv::{self, Mount, Read};
 use crate::vault::{Client, VaultError};
@@ -52,12 +51,20 @@ impl At {
 /// A secret, key or version that is not what the manifest expects.
 #[derive(Debug, Error)]
 pub enum FetchError {
+    /// A failure of the server or the token, not of any one entry: it is reported once, without
+    /// pinning it on whichever entry happened to be read first.
+    #[error(transparent)]
+    Server(VaultError),
     #[error("{at}: {source}")]
     Vault { at: Box<At>, source: VaultError },
     #[error("{at}: no secret there{hint}; create it, or mark the entry optional = true")]
     Missing { at: Box<At>, hint: String },
-    #[error("{at}: version {version} does not exist; pin an existing version")]
-    MissingVersion { at: Box<At>, version: u64 },
+    #[error("{at}: version {version} does not exist{hint}; pin an existing version")]
+    MissingVersion {
+        at: Box<At>,
+        version: u64,
+        hint: String,
+    },
     #[error(
         "{at}: version {version} was {}; {}",
         if *destroyed { "destroyed" } else { "deleted" },
@@ -87,6 +94,14 @@ pub enum FetchError {
         name: String,
     },
     #[error(
+        "{at}: key {key:?} would set {name}, which an import may not set (it changes how programs load code, run git or reach Vault); map the key explicitly if the app needs it"
+    )]
+    DeniedImport {
+        at: Box<At>,
+        key: String,
+        name: String,
+    },
+    #[error(
         "{at}: the variable {name} comes from two keys ({first:?} and {second:?}); map one of them explicitly"
     )]
     NameClash {
@@ -102,12 +117,45 @@ pub enum FetchError {
 impl FetchError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            FetchError::Vault { source, .. } => source.exit_code(),
+            FetchError::Server(source) | FetchError::Vault { source, .. } => source.exit_code(),
             FetchError::Timeout(e) => e.exit_code(),
             FetchError::VersionOnV1 { .. }
             | FetchError::BadImportName { .. }
+            | FetchError::DeniedImport { .. }
             | FetchError::NameClash { .. } => code::USAGE,
             _ => code::MISSING,
+        }
+    }
+
+    /// What is missing, without the entry and the advice: the reason an optional entry was
+    /// skipped ("no secret there", "no key \"dsn\"").
+    pub fn fact(&self) -> String {
+        match self {
+            FetchError::Missing { at, hint } => format!("{}: no secret there{hint}", at.path),
+            FetchError::MissingVersion { at, version, hint } => {
+                format!("{}: version {version} does not exist{hint}", at.path)
+            }
+            FetchError::Deleted {
+                at,
+                version,
+                destroyed,
+            } => format!(
+                "{}: version {version} was {}",
+                at.path,
+                if *destroyed { "destroyed" } else { "deleted" }
+            ),
+            FetchError::MissingKey { at, key, .. } => format!("{}: no key {key:?}", at.path),
+            FetchError::Null { at, key } => format!("{}: key {key:?} is null", at.path),
+            other => other.to_string(),
+        }
+    }
+
+    /// This entry's failure, or the server's when no one entry is to blame.
+    fn at(at: Box<At>, source: VaultError) -> FetchError {
+        if source.server_wide() {
+            FetchError::Server(source)
+        } else {
+            FetchError::Vault { at, source }
         }
     }
 }
@@ -210,12 +258,7 @@ pub async fn fetch(
     let mut ok_reads: HashMap<ReadKey, Read> = HashMap::new();
     for e in &plan.entries {
         match mounts.get(e.path.as_str()) {
-            Some(Err(err)) => {
-                return Err(FetchError::Vault {
-                    at: At::of(e),
-                    source: err.clone(),
-                });
-            }
+            Some(Err(err)) => return Err(FetchError::at(At::of(e), err.clone())),
             Some(Ok(m)) if m.version == KvVersion::V1 && e.version.is_some() => {
                 return Err(FetchError::VersionOnV1 {
                     at: At::of(e),
@@ -230,12 +273,7 @@ pub async fn fetch(
                 Ok(read) => {
                     ok_reads.insert(key, read);
                 }
-                Err(source) => {
-                    return Err(FetchError::Vault {
-                        at: At::of(e),
-                        source,
-                    });
-                }
+                Err(source) => return Err(FetchError::at(At::of(e), source)),
             }
         }
     }
@@ -260,6 +298,7 @@ fn unreachable_mount() -> Mount {
     Mount {
         path: String::new(),
         version: KvVersion::V1,
+        declared: false,
     }
 }
 
@@ -281,6 +320,7 @@ pub async fn resolve_mounts<'p>(
                     Ok(Mount {
                         path: d.path.clone(),
                         version: d.version,
+                        declared: true,
                     }),
                 );
             }
@@ -391,10 +431,13 @@ pub fn assemble(
                     value: Secret::new(d.clone()),
                     path: e.path.clone(),
                     version: None,
+                    default: true,
+                    mask: e.mask,
                 })),
                 (OnMissing::Default(_), Target::Import { .. }) => Err(why),
             }
         };
+        let hint = || data_hint(&e.path, versions.get(e.path.as_str()).copied());
         let not_found = || match read {
             Read::Deleted { version, destroyed } => FetchError::Deleted {
                 at: at.clone(),
@@ -405,10 +448,11 @@ pub fn assemble(
                 Some(version) => FetchError::MissingVersion {
                     at: at.clone(),
                     version,
+                    hint: hint(),
                 },
                 None => FetchError::Missing {
                     at: at.clone(),
-                    hint: data_hint(&e.path, versions.get(e.path.as_str()).copied()),
+                    hint: hint(),
                 },
             },
         };
@@ -416,7 +460,7 @@ pub fn assemble(
             Read::Found { data, version, .. } => (data, *version),
             _ => {
                 let why = not_found();
-                let reason = why.to_string();
+                let reason = why.fact();
                 match absent(why)? {
                     Some(var) => out.vars.push(var),
                     None => out.skipped.push((e.label(), reason)),
@@ -427,26 +471,27 @@ pub fn assemble(
         match &e.target {
             Target::Var { name, key } => {
                 let value = match data.get(key) {
-                    Some(Value::Null) => Err(FetchError::Null {
+                    Some(raw) => kv::text(raw).ok_or_else(|| FetchError::Null {
                         at: at.clone(),
                         key: key.clone(),
                     }),
-                    Some(v) => Ok(v),
                     None => Err(FetchError::MissingKey {
                         at: at.clone(),
                         key: key.clone(),
-                        keys: data.keys().take(20).cloned().collect(),
+                        keys: data.keys().take(20).map(str::to_owned).collect(),
                     }),
                 };
                 match value {
                     Ok(v) => out.vars.push(Var {
                         name: name.clone(),
-                        value: Secret::new(stringify(v)),
+                        value: Secret::new(v),
                         path: e.path.clone(),
                         version,
+                        default: false,
+                        mask: e.mask,
                     }),
                     Err(why) => {
-                        let reason = why.to_string();
+                        let reason = why.fact();
                         match absent(why)? {
                             Some(var) => out.vars.push(var),
                             None => out.skipped.push((e.label(), reason)),
@@ -456,35 +501,42 @@ pub fn assemble(
             }
             Target::Import { prefix } => {
                 let mut batch: BTreeMap<String, (String, Var)> = BTreeMap::new();
-                for (key, value) in data {
+                for (key, raw) in data.iter() {
                     let name = format!("{prefix}{}", env_name(key));
                     if !crate::plan::is_identifier(&name) {
                         return Err(FetchError::BadImportName {
                             at: at.clone(),
-                            key: key.clone(),
+                            key: key.to_owned(),
                             name,
                         });
                     }
                     if explicit.contains(name.as_str()) {
                         continue;
                     }
-                    if value.is_null() {
+                    if denied_import(&name) {
+                        return Err(FetchError::DeniedImport {
+                            at: at.clone(),
+                            key: key.to_owned(),
+                            name,
+                        });
+                    }
+                    let Some(value) = kv::text(raw) else {
                         if e.missing == OnMissing::Skip {
                             out.skipped
-                                .push((name, format!("{at}: key {key:?} is null")));
+                                .push((name, format!("{}: key {key:?} is null", e.path)));
                             continue;
                         }
                         return Err(FetchError::Null {
                             at: at.clone(),
-                            key: key.clone(),
+                            key: key.to_owned(),
                         });
-                    }
+                    };
                     if let Some((first, _)) = batch.get(&name) {
                         return Err(FetchError::NameClash {
                             at: at.clone(),
                             name,
                             first: first.clone(),
-                            second: key.clone(),
+                            second: key.to_owned(),
                         });
                     }
                     if let Some(first) = imported_from.get(&name) {
@@ -492,16 +544,18 @@ pub fn assemble(
                             at: at.clone(),
                             name,
                             first: first.clone(),
-                            second: key.clone(),
+                            second: key.to_owned(),
                         });
                     }
                     let var = Var {
                         name: name.clone(),
-                        value: Secret::new(stringify(value)),
+                        value: Secret::new(value),
                         path: e.path.clone(),
                         version,
+                        default: false,
+                        mask: e.mask,
                     };
-                    batch.insert(name, (key.clone(), var));
+                    batch.insert(name, (key.to_owned(), var));
                 }
                 for (name, (key, var)) in batch {
                     imported_from.insert(name, format!("{}#{key}", e.path));
@@ -547,24 +601,12 @@ pub fn env_name(key: &str) -> String {
         .collect()
 }
 
-/// A JSON value as an environment variable's text: strings as they are, numbers as the server
-/// wrote them (kvenv parses with `arbitrary_precision`, so KV v1's `1e3` stays `1e3`), booleans as
-/// `true`/`false`, objects and arrays as compact JSON.
-pub fn stringify(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        other => serde_json::to_string(other).unwrap_or_default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::manifest::Source;
     use crate::plan::Overrides;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn plan(text: &str) -> Plan {
         let src = Source::new("secrets.toml", text);
@@ -573,7 +615,7 @@ mod tests {
 
     fn found(v: Value) -> Read {
         Read::Found {
-            data: v.as_object().unwrap().clone(),
+            data: serde_json::from_str(&v.to_string()).unwrap(),
             version: None,
             warnings: vec![],
         }
@@ -584,20 +626,6 @@ mod tests {
             .iter()
             .map(|v| (v.name.clone(), v.value.expose().to_owned()))
             .collect()
-    }
-
-    #[test]
-    fn values_are_stringified() {
-        let v: Value = serde_json::from_str(
-            r#"{"a":1e3,"b":12345678901234567890123,"c":true,"d":{"x":[1,"y"]},"e":"s"}"#,
-        )
-        .unwrap();
-        // serde_json keeps the digits but writes the exponent with its sign.
-        assert_eq!(stringify(&v["a"]), "1e+3");
-        assert_eq!(stringify(&v["b"]), "12345678901234567890123");
-        assert_eq!(stringify(&v["c"]), "true");
-        assert_eq!(stringify(&v["d"]), r#"{"x":[1,"y"]}"#);
-        assert_eq!(stringify(&v["e"]), "s");
     }
 
     #[test]

@@ -9,14 +9,8 @@ fn main() -> ExitCode {
     match kvenv::commands::run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            // One line of text, whatever a server or a manifest put in the message: control
-            // characters (line breaks, terminal escapes) become spaces.
-            let message: String = e
-                .to_string()
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            eprintln!("kvenv: error: {message}");
+            // One line of text, whatever a server or a manifest put in the message.
+            kvenv::ui::line(&format!("error: {e}"));
             ExitCode::from(e.exit_code())
         }
     }

@@ -176,11 +176,17 @@ impl Source {
     }
 
     pub fn read(path: &Path) -> Result<Source, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ManifestError::Read {
+        let read_error = |reason: String| ManifestError::Read {
             path: path.to_owned(),
-            reason: crate::error::io_reason(&e),
-        })?;
-        Ok(Source::new(path, text))
+            reason,
+        };
+        match crate::files::read_text(path, crate::files::LIMIT) {
+            Ok(Some(text)) => Ok(Source::new(path, text)),
+            Ok(None) => Err(read_error(
+                "no such file; write one with `kvenv init` (or `kvenv init --from .env`), or name another with -m PATH".into(),
+            )),
+            Err(e) => Err(read_error(crate::error::io_reason(&e))),
+        }
     }
 
     /// The 1-based line of a byte offset.
@@ -193,7 +199,15 @@ impl Source {
         toml::from_str(&self.text).map_err(|e| {
             // `toml`'s Display draws a multi-line snippet of the file; kvenv's errors are one
             // line, so it takes the bare message and the span.
-            let message = e.message().trim().replace('\n', " ");
+            let mut message = e.message().trim().replace('\n', " ");
+            if message == "duplicate key"
+                && let Some(key) = e.span().and_then(|s| self.text.get(s))
+            {
+                message = format!(
+                    "duplicate key {}: each name may appear only once in a table",
+                    key.trim()
+                );
+            }
             ManifestError::Invalid {
                 file: self.path.clone(),
                 line: e.span().map(|s| self.line_of(s.start)),
@@ -254,6 +268,15 @@ mod tests {
         assert_eq!(auth.secret_id, Some(Credential::File("/run/s".into())));
         assert!(parse("[vault.auth]\nmethod = \"approle\"\nrole_id = \"literal\"\n").is_err());
         assert!(parse("[vault.auth]\nmethod = \"magic\"\n").is_err());
+    }
+
+    #[test]
+    fn duplicate_keys_are_named() {
+        let err = parse("[secrets]\nA = \"kv/a\"\nB = \"kv/b\"\nA = \"kv/c\"\n").unwrap_err();
+        assert_eq!(
+            err,
+            "secrets.toml:4: duplicate key A: each name may appear only once in a table"
+        );
     }
 
     #[test]

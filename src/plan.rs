@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::ManifestError;
-use crate::manifest::{AuthMethod, AuthSection, Manifest, RawEntry, Source, TlsSection};
+use crate::manifest::{
+    AuthMethod, AuthSection, Credential, Manifest, RawEntry, Source, TlsSection,
+};
 use crate::render::{Format, Reader};
 
 /// A KV secrets engine version.
@@ -81,6 +83,8 @@ pub struct Entry {
     pub path: String,
     pub version: Option<u64>,
     pub missing: OnMissing,
+    /// Masked in CI logs (`mask = false` turns it off for plain configuration).
+    pub mask: bool,
     /// `secrets.toml:12`, for error messages.
     pub location: String,
 }
@@ -142,6 +146,12 @@ impl Plan {
                     ),
                 ));
             }
+            check_var_value(value.get_ref()).map_err(|m| {
+                err(
+                    Some(value.span().start),
+                    format!("[vars] {name} = {:?}: {m}", value.get_ref()),
+                )
+            })?;
             vars.insert(name.clone(), value.get_ref().clone());
         }
         let mut used: Vec<String> = Vec::new();
@@ -152,6 +162,7 @@ impl Plan {
                     format!("--var {name}: not a valid placeholder name (letters, digits, _)"),
                 ));
             }
+            check_var_value(value).map_err(|m| err(None, format!("--var {name}={value}: {m}")))?;
             vars.insert(name.clone(), value.clone());
         }
 
@@ -184,10 +195,34 @@ impl Plan {
                 let at = Some(auth.span().start);
                 let auth = auth.into_inner();
                 check_auth(&auth).map_err(|m| err(at, m))?;
+                for (field, c) in [
+                    ("token", &auth.token),
+                    ("role_id", &auth.role_id),
+                    ("secret_id", &auth.secret_id),
+                    ("jwt", &auth.jwt),
+                    ("password", &auth.password),
+                ] {
+                    if let Some(Credential::File(p)) = c {
+                        check_path(p).map_err(|m| err(at, format!("[vault.auth] {field}: {m}")))?;
+                    }
+                }
                 auth
             }
             None => AuthSection::default(),
         };
+
+        if let Some(tls) = &manifest.vault.tls {
+            for (field, p) in [
+                ("ca_cert", &tls.ca_cert),
+                ("ca_path", &tls.ca_path),
+                ("client_cert", &tls.client_cert),
+                ("client_key", &tls.client_key),
+            ] {
+                if let Some(p) = p {
+                    check_path(p).map_err(|m| err(None, format!("[vault.tls] {field}: {m}")))?;
+                }
+            }
+        }
 
         let mut entries = Vec::with_capacity(manifest.secrets.0.len());
         for raw in &manifest.secrets.0 {
@@ -263,8 +298,13 @@ fn build_output(
         _ => PathBuf::new(),
     };
     let path = match (&overrides.output, &out.path) {
-        (Some(p), _) => p.clone(),
+        (Some(p), _) => {
+            check_path(p).map_err(|m| err(None, format!("--output: {m}")))?;
+            p.clone()
+        }
         (None, Some(p)) => {
+            check_path(Path::new(p.get_ref()))
+                .map_err(|m| err(Some(p.span().start), format!("output path: {m}")))?;
             let rel = Path::new(p.get_ref());
             let escapes = rel.as_os_str().is_empty()
                 || rel
@@ -424,6 +464,7 @@ fn build_entry(
     }
 
     // The short form splits at the first '#'; a path or key that contains '#' uses the table form.
+    let mut mask = true;
     let (path, key, version, missing) = match raw.value.get_ref() {
         toml::Value::String(s) => match s.split_once('#') {
             Some((p, k)) => (p.to_owned(), Some(k.to_owned()), None, OnMissing::Fail),
@@ -444,14 +485,17 @@ fn build_entry(
                         return Err("version must be an integer of 1 or more".into());
                     }
                     ("optional", toml::Value::Boolean(b)) => optional = *b,
+                    ("mask", toml::Value::Boolean(b)) => mask = *b,
                     ("default", toml::Value::String(s)) => default = Some(s.clone()),
                     ("path" | "key" | "default", _) => {
                         return Err(format!("`{field}` must be a string"));
                     }
-                    ("optional", _) => return Err("`optional` must be true or false".into()),
+                    ("optional" | "mask", _) => {
+                        return Err(format!("`{field}` must be true or false"));
+                    }
                     (other, _) => {
                         return Err(format!(
-                            "unknown field `{other}`; an entry takes path, key, version, optional, default"
+                            "unknown field `{other}`; an entry takes path, key, version, optional, default, mask"
                         ));
                     }
                 }
@@ -493,6 +537,14 @@ fn build_entry(
             if let OnMissing::Default(_) = missing {
                 return Err("an import (NAME_*) cannot have a `default`".into());
             }
+            if let Some(denied) = DENIED_IMPORT_PREFIXES
+                .iter()
+                .find(|d| prefix.to_ascii_uppercase().starts_with(*d))
+            {
+                return Err(format!(
+                    "an import may not set {denied}* variables (they change how programs load code, run git or reach Vault); map each key explicitly"
+                ));
+            }
             Target::Import {
                 prefix: prefix.to_owned(),
             }
@@ -513,8 +565,106 @@ fn build_entry(
         path,
         version,
         missing,
+        mask,
         location,
     })
+}
+
+/// Variables an import (`"PREFIX_*"`, folders) may never set, whatever a secret's keys are:
+/// whoever can write one secret must not be able to make the app's loader, shell, language
+/// runtime, git or TLS stack run their code or trust their server, nor redirect kvenv's own
+/// Vault settings. An explicit entry may still name one: then the manifest's author chose it.
+pub const DENIED_IMPORTS: &[&str] = &[
+    "PATH",
+    "HOME",
+    "SHELL",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "CDPATH",
+    "PS4",
+    "PROMPT_COMMAND",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "NODE_EXTRA_CA_CERTS",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PYTHONHOME",
+    "PERL5LIB",
+    "PERL5OPT",
+    "RUBYOPT",
+    "RUBYLIB",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "GCONV_PATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+];
+
+/// Prefixes no imported name may start with (see [`DENIED_IMPORTS`]).
+pub const DENIED_IMPORT_PREFIXES: &[&str] = &["LD_", "DYLD_", "GIT_", "VAULT_", "BAO_"];
+
+/// Whether an import may not set `name` (compared without case: some platforms and programs
+/// read these names case-insensitively).
+pub fn denied_import(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    DENIED_IMPORTS.contains(&upper.as_str())
+        || DENIED_IMPORT_PREFIXES.iter().any(|p| upper.starts_with(p))
+}
+
+/// A placeholder's value must fill whole path segments: not empty, and each `/`-separated part
+/// neither empty nor `.` or `..`. An unset CI variable (`--var env=`) or `env=..` would otherwise
+/// collapse the path and read another secret than the one meant, with exit 0.
+fn check_var_value(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(
+            "a placeholder's value may not be empty (it would drop a segment from the path)".into(),
+        );
+    }
+    if value.chars().any(char::is_control) {
+        return Err("control characters are not allowed".into());
+    }
+    for segment in value.split('/') {
+        match segment {
+            "" => {
+                return Err(
+                    "an empty segment is not allowed (a placeholder fills whole path segments: no leading, trailing or doubled /)"
+                        .into(),
+                );
+            }
+            "." | ".." => {
+                return Err(format!(
+                    "the segment {segment:?} is not allowed (it would read another secret than the path names)"
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A file path from the manifest or the command line: no control characters, which would end
+/// up in messages and, for the output, in `.gitignore` rules.
+pub fn check_path(path: &Path) -> Result<(), String> {
+    if path
+        .as_os_str()
+        .to_string_lossy()
+        .chars()
+        .any(char::is_control)
+    {
+        return Err(format!(
+            "{:?} has control characters, which no path kvenv uses may contain",
+            path
+        ));
+    }
+    Ok(())
 }
 
 /// Fill `{name}` placeholders. Values are inserted as they are and never scanned again, so a

@@ -4,19 +4,32 @@
 //! the mistake people make by hand; kvenv knows each mount's version (declared or looked up), so
 //! it writes the right one. Mount detection (`sys/internal/ui/mounts`) needs no rule of its own:
 //! the server answers it for any token with some grant under the mount, which these rules are.
+//!
+//! A policy path is a glob: `*` at its end and `+` in a segment are wildcards, and HCL has no
+//! way to write either literally. A secret whose path contains one cannot be granted exactly, so
+//! such a path is refused rather than written as a rule that grants more than it says.
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::plan::{KvVersion, Plan};
 use crate::vault::kv::Mount;
 
-/// HCL for the plan, given each path's mount. With `push`, also what `kvenv push` needs.
-pub fn render(plan: &Plan, mounts: &HashMap<&str, Mount>, push: bool) -> String {
+/// HCL for the plan, given each path's mount. With `push`, also what `kvenv push` needs. An
+/// error (naming the entry) when a path cannot be granted exactly.
+pub fn render(plan: &Plan, mounts: &HashMap<&str, Mount>, push: bool) -> Result<String, String> {
     let mut rules: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for e in &plan.entries {
         let Some(mount) = mounts.get(e.path.as_str()) else {
             continue;
         };
+        if let Some(c) = e.path.chars().find(|c| matches!(c, '*' | '+')) {
+            return Err(format!(
+                "{} ({}): the path {} contains `{c}`, which a Vault policy reads as a wildcard (HCL cannot write it literally), so no policy grants exactly this secret; rename the secret",
+                e.label(),
+                e.location,
+                e.path
+            ));
+        }
         let rest = e.path.strip_prefix(mount.path.as_str()).unwrap_or("");
         let api_path = match mount.version {
             KvVersion::V1 => e.path.clone(),
@@ -42,7 +55,7 @@ pub fn render(plan: &Plan, mounts: &HashMap<&str, Mount>, push: bool) -> String 
             hcl_escape(&path)
         ));
     }
-    out
+    Ok(out)
 }
 
 fn hcl_escape(s: &str) -> String {

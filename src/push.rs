@@ -9,13 +9,11 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::error::code;
-use crate::fetch::stringify;
 use crate::plan::{KvVersion, Plan, Target};
-use crate::vault::kv::{self, Mount, Read, WriteRefused};
+use crate::vault::kv::{self, Data, Mount, Read, WriteRefused};
 use crate::vault::{Client, VaultError};
 
 /// What push would do with one variable.
@@ -65,7 +63,7 @@ pub struct PushPlan {
     pub steps: Vec<Step>,
     pub skipped: Vec<(String, String)>,
     /// Per path: the current data and the version to check-and-set against (v2).
-    current: HashMap<String, (Map<String, Value>, Option<u64>)>,
+    current: HashMap<String, (Data, Option<u64>)>,
 }
 
 /// Work out the plan: read every target secret once.
@@ -105,8 +103,8 @@ pub async fn plan(
                         })?;
                     let current = match read {
                         Read::Found { data, version, .. } => (data, version),
-                        Read::Missing => (Map::new(), Some(0)),
-                        Read::Deleted { version, .. } => (Map::new(), Some(version)),
+                        Read::Missing => (Data::default(), Some(0)),
+                        Read::Deleted { version, .. } => (Data::default(), Some(version)),
                     };
                     let cas = match mount.version {
                         KvVersion::V1 => None,
@@ -117,7 +115,7 @@ pub async fn plan(
                 let (data, _) = &out.current[&e.path];
                 let action = match data.get(key) {
                     None => Action::Create,
-                    Some(old) if !old.is_null() && stringify(old) == *value => Action::Same,
+                    Some(old) if kv::text(old).as_ref() == Some(value) => Action::Same,
                     Some(_) => Action::Update,
                 };
                 out.steps.push(Step {
@@ -151,7 +149,7 @@ pub async fn apply(
     let mut order: Vec<&str> = Vec::new();
     for s in push.steps.iter().filter(|s| s.action != Action::Same) {
         if let Some((data, _)) = current.get_mut(&s.path) {
-            data.insert(s.key.clone(), Value::String(values[&s.name].clone()));
+            data.set_string(&s.key, &values[&s.name]);
         }
         if !order.contains(&s.path.as_str()) {
             order.push(&s.path);

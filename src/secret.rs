@@ -50,4 +50,9 @@ pub struct Var {
     pub path: String,
     /// The KV v2 version that was read; `None` on KV v1 or for a `default`.
     pub version: Option<u64>,
+    /// The value is the entry's `default`: nothing was found at `path`.
+    pub default: bool,
+    /// Masked in CI logs (`::add-mask::`); `mask = false` in the manifest for plain
+    /// configuration, whose short values would otherwise blank every such word in the log.
+    pub mask: bool,
 }

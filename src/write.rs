@@ -8,7 +8,14 @@
 //! file's mtime (and any watcher) only moves when a secret did.
 //!
 //! If the output path is a symlink (a `.env` pointing into a shared config folder), its final
-//! target is replaced and the link stays.
+//! target is replaced and the link stays. That target must be a regular file, or not exist yet:
+//! kvenv never replaces a device, a FIFO or a folder. Renaming over `/dev/null` as root would
+//! replace the device itself with a file of secrets, and reading `/dev/zero` or a FIFO to compare
+//! would never end (see [`crate::files`]).
+//!
+//! When kvenv runs as root (`sudo kvenv sync`) and the file exists, the new file gets the old
+//! one's owner and group, so the app that read it as its own user still can. A new file belongs
+//! to whoever ran kvenv, like any file a program creates.
 //!
 //! A run killed between creating its temp file and the rename (SIGKILL, OOM killer, power loss)
 //! leaves that temp file behind: `.NAME.kvenv-XXXXXX.tmp`, mode 0600, holding some or all of the
@@ -25,7 +32,7 @@
 //! over. Where the filesystem has no locks (`try_lock` fails with an error), nothing is removed.
 
 use std::fs::{self, File, Permissions, TryLockError};
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -34,21 +41,39 @@ use tempfile::NamedTempFile;
 use thiserror::Error;
 
 use crate::error::io_reason;
+use crate::files;
 
-/// The output (or `.gitignore`) could not be written (exit 6).
+/// The output (or `.gitignore`) could not be read or written (exit 6).
 #[derive(Debug, Error)]
-#[error("cannot write {}: {reason}", path.display())]
+#[error("cannot {verb} {}: {reason}", path.display())]
 pub struct WriteError {
+    /// `read` or `write`.
+    pub verb: &'static str,
     pub path: PathBuf,
     pub reason: String,
 }
 
 impl WriteError {
-    fn new(path: &Path, e: &std::io::Error) -> WriteError {
+    /// Writing `path` failed with `reason`.
+    pub fn write(path: &Path, reason: impl Into<String>) -> WriteError {
         WriteError {
+            verb: "write",
             path: path.to_owned(),
-            reason: io_reason(e),
+            reason: reason.into(),
         }
+    }
+
+    /// Reading `path` (to compare, or to keep its content) failed with `reason`.
+    pub fn read(path: &Path, reason: impl Into<String>) -> WriteError {
+        WriteError {
+            verb: "read",
+            path: path.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    fn new(path: &Path, e: &std::io::Error) -> WriteError {
+        WriteError::write(path, io_reason(e))
     }
 }
 
@@ -76,32 +101,122 @@ pub fn resolve_target(path: &Path) -> Result<PathBuf, WriteError> {
             _ => return Ok(current),
         }
     }
-    Err(WriteError {
-        path: path.to_owned(),
-        reason: "too many levels of symbolic links".into(),
-    })
+    Err(WriteError::write(path, "too many levels of symbolic links"))
 }
 
-/// The current content of `path` (through symlinks), or `None` if there is no file.
-pub fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, WriteError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+/// The file `path` finally names (see [`resolve_target`]), checked to be a regular file or
+/// nothing yet. `path` is what errors name: the path the user gave.
+pub fn writable_target(path: &Path) -> Result<PathBuf, WriteError> {
+    let target = resolve_target(path)?;
+    match fs::metadata(&target) {
+        Ok(m) if m.is_file() => Ok(target),
+        Ok(m) if m.is_dir() => Err(WriteError::write(path, "is a directory")),
+        Ok(m) => Err(WriteError::write(
+            path,
+            format!(
+                "it is {}, not a regular file; kvenv only replaces regular files",
+                files::describe(m.file_type())
+            ),
+        )),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            // A new file: its folder must exist (kvenv does not create folders).
+            let dir = match target.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            match fs::metadata(dir) {
+                Ok(m) if m.is_dir() => Ok(target),
+                Ok(_) => Err(WriteError::write(path, "not a directory")),
+                Err(e) => Err(WriteError::new(path, &e)),
+            }
+        }
         Err(e) => Err(WriteError::new(path, &e)),
     }
 }
 
+/// Why `path` (whose final target is `target`) must never be an output, if it must not: kvenv
+/// would overwrite the manifest it was reading, a `.gitignore` (its rules, and the rule that
+/// keeps the secrets out of git, replaced by secrets), or git's own files.
+pub fn forbidden_output(path: &Path, target: &Path, manifest: &Path) -> Option<&'static str> {
+    let absolute_target = absolute(target);
+    for p in [path, target, absolute_target.as_path()] {
+        if p.file_name().is_some_and(|n| n == ".gitignore") {
+            return Some("it is a .gitignore");
+        }
+        if p.components().any(|c| c.as_os_str() == ".git") {
+            return Some("it is inside .git/, git's own folder");
+        }
+    }
+    if fs::canonicalize(manifest).is_ok_and(|m| m == absolute_target) {
+        return Some("it is the manifest itself");
+    }
+    None
+}
+
+/// `path` made absolute with symlinks in its folder resolved, also when the file itself does
+/// not exist yet; `path` unchanged when its folder cannot be resolved.
+fn absolute(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (fs::canonicalize(dir), path.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => path.to_owned(),
+    }
+}
+
+/// The current content of `path` (through symlinks, at most [`files::LIMIT`]), or `None` if
+/// there is no file.
+pub fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, WriteError> {
+    files::read(path, files::LIMIT).map_err(|e| WriteError::read(path, io_reason(&e)))
+}
+
+/// The permission bits of the existing file at `path` (through symlinks), if there is one.
+pub fn existing_mode(path: &Path) -> Option<u32> {
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+/// Whether the regular file `target` holds exactly `content`: reads at most one byte more than
+/// `content`, so a huge (or endless) file costs no more than the new content does.
+fn holds(target: &Path, content: &[u8]) -> std::io::Result<bool> {
+    let file = match files::open_regular(target) {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let mut old = Vec::with_capacity(content.len() + 1);
+    file.take(content.len() as u64 + 1).read_to_end(&mut old)?;
+    Ok(old == content)
+}
+
 /// Replace `path` with `content`, atomically, with `mode`.
 pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<Outcome, WriteError> {
-    let target = resolve_target(path)?;
-    if let Ok(meta) = fs::metadata(&target)
-        && meta.is_dir()
-    {
-        return Err(WriteError {
-            path: path.to_owned(),
-            reason: "is a directory".into(),
-        });
-    }
+    stage(path, content, mode)?.commit()
+}
+
+/// New content, written and flushed to a temp file next to the target but not yet in place:
+/// [`Staged::commit`] renames it over the target; dropping it removes it. `kvenv sync` stages
+/// the output, then makes sure git ignores it, and only then commits, so a run that cannot
+/// keep the file out of git leaves the old one as it was.
+#[must_use = "nothing is written until the staged file is committed"]
+pub enum Staged {
+    /// The file already holds the content (its mode has been corrected).
+    Unchanged,
+    Ready {
+        temp: NamedTempFile,
+        target: PathBuf,
+        dir: PathBuf,
+        /// The path the user gave, for messages.
+        path: PathBuf,
+    },
+}
+
+/// Stage `content` for `path` with `mode` (see [`Staged`]).
+pub fn stage(path: &Path, content: &[u8], mode: u32) -> Result<Staged, WriteError> {
+    let target = writable_target(path)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -112,14 +227,14 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<Outcome, W
         .unwrap_or_default();
     // Before the up-to-date check: most runs end there, and a leftover must not outlive them.
     remove_stale_temps(&dir, &name);
-    if read_existing(&target)?.as_deref() == Some(content) {
-        let meta = fs::metadata(&target).map_err(|e| WriteError::new(path, &e))?;
-        if meta.permissions().mode() & 0o7777 != mode {
+    if holds(&target, content).map_err(|e| WriteError::read(path, io_reason(&e)))? {
+        if existing_mode(&target) != Some(mode) {
             fs::set_permissions(&target, Permissions::from_mode(mode))
                 .map_err(|e| WriteError::new(path, &e))?;
         }
-        return Ok(Outcome::Unchanged);
+        return Ok(Staged::Unchanged);
     }
+    let owner = fs::metadata(&target).ok().map(|m| (m.uid(), m.gid()));
 
     let mut temp = locked_temp(&dir, &name, mode).map_err(|e| WriteError::new(path, &e))?;
     // Created with at most owner read/write (the umask can only take bits away); the exact mode
@@ -127,16 +242,49 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<Outcome, W
     temp.as_file()
         .set_permissions(Permissions::from_mode(mode))
         .map_err(|e| WriteError::new(path, &e))?;
+    if let Some((uid, gid)) = owner
+        && running_as_root()
+    {
+        std::os::unix::fs::fchown(temp.as_file(), Some(uid), Some(gid))
+            .map_err(|e| WriteError::new(path, &e))?;
+    }
     temp.write_all(content)
         .and_then(|()| temp.as_file().sync_all())
         .map_err(|e| WriteError::new(path, &e))?;
-    temp.persist(&target)
-        .map_err(|e| WriteError::new(path, &e.error))?;
-    // The rename is durable only once the folder's entry is.
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
+    Ok(Staged::Ready {
+        temp,
+        target,
+        dir,
+        path: path.to_owned(),
+    })
+}
+
+impl Staged {
+    /// Put the staged content in place.
+    pub fn commit(self) -> Result<Outcome, WriteError> {
+        let Staged::Ready {
+            temp,
+            target,
+            dir,
+            path,
+        } = self
+        else {
+            return Ok(Outcome::Unchanged);
+        };
+        temp.persist(&target)
+            .map_err(|e| WriteError::new(&path, &e.error))?;
+        // The rename is durable only once the folder's entry is.
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(Outcome::Written)
     }
-    Ok(Outcome::Written)
+}
+
+/// Whether this process may give files away (`chown` to another user).
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// `.NAME.kvenv-`: the start of every temp file name for the output `NAME`.

@@ -181,6 +181,8 @@ fn var(name: String, value: &str) -> Var {
         value: Secret::new(value),
         path: "kv/conformance".into(),
         version: None,
+        default: false,
+        mask: true,
     }
 }
 

@@ -66,6 +66,8 @@ mod tests {
             value: Secret::new("l1\n\n50%\r"),
             path: "p".into(),
             version: None,
+            default: false,
+            mask: true,
         };
         let out = render(&[v]);
         let lines: Vec<&str> = out.split('\n').collect();

@@ -29,6 +29,8 @@ mod tests {
             value: Secret::new("q\"\n"),
             path: "p".into(),
             version: None,
+            default: false,
+            mask: true,
         };
         assert_eq!(render(&[v]), "{\n  \"A\": \"q\\\"\\n\"\n}\n");
     }

@@ -172,6 +172,8 @@ mod tests {
             value: Secret::new(value),
             path: "kv/app".into(),
             version: None,
+            default: false,
+            mask: true,
         }
     }
 

@@ -55,6 +55,8 @@ mod tests {
             value: Secret::new("it's $x\n"),
             path: "p".into(),
             version: None,
+            default: false,
+            mask: true,
         };
         let out = render("# h", &[v]);
         assert_eq!(out, "# h\nexport A='it'\\''s $x\n'\n");

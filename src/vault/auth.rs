@@ -69,6 +69,38 @@ pub fn token(auth: &AuthSection, base: &Path, env: EnvLookup) -> Result<String, 
     Ok(token)
 }
 
+/// The environment variables kvenv may have read a credential from, for `auth`: the token
+/// variables, every `{ env = "NAME" }` of `[vault.auth]`, GitHub Actions' ID-token request
+/// variables for that method, and the `NAME_FILE` twin of each (the convention for a file that
+/// holds the credential). `kvenv run` removes them all from the command's environment: the app
+/// needs the secrets, not the means to fetch any other.
+pub fn credential_variables(auth: &AuthSection) -> Vec<String> {
+    let mut names: Vec<String> = vec!["VAULT_TOKEN".into(), "BAO_TOKEN".into()];
+    for c in [
+        &auth.token,
+        &auth.role_id,
+        &auth.secret_id,
+        &auth.jwt,
+        &auth.password,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Credential::Env(name) = c {
+            names.push(name.clone());
+        }
+    }
+    if auth.method == AuthMethod::GithubActions {
+        names.push("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into());
+        names.push("ACTIONS_ID_TOKEN_REQUEST_URL".into());
+    }
+    let twins: Vec<String> = names.iter().map(|n| format!("{n}_FILE")).collect();
+    names.extend(twins);
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Where a Kubernetes pod finds its service-account token.
 pub const KUBERNETES_JWT: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
@@ -137,7 +169,7 @@ pub async fn authenticate(
             )
         }
         AuthMethod::GithubActions => {
-            let jwt = github_id_token(client, auth.audience.as_deref(), env).await?;
+            let jwt = github_id_token(auth.audience.as_deref(), env).await?;
             (
                 format!("auth/{mount}/login"),
                 json!({ "role": auth.role, "jwt": jwt }),
@@ -200,11 +232,7 @@ fn default_mount(method: AuthMethod) -> &'static str {
 
 /// The GitHub Actions OIDC token: `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=...` with the
 /// request token as bearer; the JWT is the answer's `value`.
-async fn github_id_token(
-    client: &Client,
-    audience: Option<&str>,
-    env: EnvLookup<'_>,
-) -> Result<String, VaultError> {
+async fn github_id_token(audience: Option<&str>, env: EnvLookup<'_>) -> Result<String, VaultError> {
     let missing = |name: &str| VaultError::Credential {
         field: "github-actions",
         reason: format!("{name} is not set; give the job `permissions: id-token: write`"),
@@ -218,14 +246,12 @@ async fn github_id_token(
         url.push_str("audience=");
         url.push_str(&super::kv::encode_path(aud));
     }
-    let answer =
-        client
-            .get_external(&url, &bearer)
-            .await
-            .map_err(|reason| VaultError::Credential {
-                field: "github-actions",
-                reason: format!("the ID token request failed: {reason}"),
-            })?;
+    let answer = super::client::get_external_json(&url, &bearer)
+        .await
+        .map_err(|reason| VaultError::Credential {
+            field: "github-actions",
+            reason: format!("the ID token request failed: {reason}"),
+        })?;
     answer
         .get("value")
         .and_then(Value::as_str)
@@ -252,14 +278,13 @@ fn credential(
         })?,
         Credential::File(path) => {
             let full = base.join(path);
-            std::fs::read_to_string(&full).map_err(|e| VaultError::Credential {
+            let unreadable = |reason: String| VaultError::Credential {
                 field,
-                reason: format!(
-                    "cannot read {}: {}",
-                    full.display(),
-                    crate::error::io_reason(&e)
-                ),
-            })?
+                reason: format!("cannot read {}: {reason}", full.display()),
+            };
+            crate::files::read_text(&full, crate::files::CREDENTIAL_LIMIT)
+                .map_err(|e| unreadable(crate::error::io_reason(&e)))?
+                .ok_or_else(|| unreadable("no such file or directory".into()))?
         }
     };
     let value = value.trim().to_owned();
@@ -301,9 +326,8 @@ pub fn tls(flags: &Tls, manifest: Option<&TlsSection>, base: &Path, env: EnvLook
 }
 
 fn read_token_file(path: &std::path::Path) -> Result<Option<String>, VaultError> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => Ok(Some(t).filter(|t| !t.trim().is_empty())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+    match crate::files::read_text(path, crate::files::CREDENTIAL_LIMIT) {
+        Ok(t) => Ok(t.filter(|t| !t.trim().is_empty())),
         Err(e) => Err(VaultError::TokenFile {
             path: path.display().to_string(),
             reason: crate::error::io_reason(&e),

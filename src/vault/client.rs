@@ -13,13 +13,20 @@
 //! - **Redirects** are followed only to the same scheme, host and port. reqwest strips only the
 //!   standard auth headers on a cross-host redirect, so `X-Vault-Token` would otherwise follow a
 //!   `Location` anywhere, even to plain HTTP.
+//! - **Proxies** come from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and honour `NO_PROXY`, but a
+//!   loopback address (`127.0.0.0/8`, `::1`, `localhost`) is never proxied, as the `vault` and
+//!   `bao` CLIs (Go's proxy rules) do: a local dev server's token must not go to a proxy.
+//! - **Every answer is bounded** ([`DEFAULT_MAX_RESPONSE`], `--max-response`): an endless body
+//!   from a broken or hostile server is cut off and reported, instead of growing kvenv until the
+//!   kernel kills it.
+//! - **Messages never show a password** given in the address (`https://user:pass@host`).
 
 use std::hash::{BuildHasher, Hasher};
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode, Url, redirect};
@@ -35,11 +42,25 @@ const BACKOFF_BASE: Duration = Duration::from_millis(100);
 /// No single wait is longer than this (a `Retry-After` may be, within the deadline).
 const BACKOFF_CAP: Duration = Duration::from_secs(2);
 
-/// An answer from the server: its status and JSON body (`Null` when it had none).
-#[derive(Debug)]
+/// The largest answer kvenv accepts by default (64 MiB): a KV secret is at most a few megabytes
+/// (Vault's default request limit is 32 MiB), so anything larger is a broken or hostile server.
+pub const DEFAULT_MAX_RESPONSE: u64 = 64 << 20;
+
+/// An answer from the server: its status, JSON body (`Null` when it had none) and the raw bytes
+/// (for the KV reader, which keeps each value's exact JSON text).
 pub struct Reply {
     pub status: u16,
     pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl std::fmt::Debug for Reply {
+    /// The body may hold secrets: only the status is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Reply {
@@ -55,18 +76,14 @@ impl Reply {
                 if part.is_empty() || (part.ends_with("occurred:") && part.contains("error")) {
                     continue;
                 }
-                let clean: String = part
-                    .chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .take(300)
-                    .collect();
-                out.push(clean);
+                out.push(clean_text(part));
             }
         }
         out.join("; ")
     }
 
-    /// Vault's `warnings`, one line each.
+    /// Vault's `warnings`, one line each, cleaned like [`Reply::errors`]: they reach the
+    /// terminal, and a server must not be able to drive it with escape sequences.
     pub fn warnings(&self) -> Vec<String> {
         self.body
             .get("warnings")
@@ -74,11 +91,21 @@ impl Reply {
             .map(|w| {
                 w.iter()
                     .filter_map(Value::as_str)
-                    .map(|s| s.replace(['\n', '\r', '\t'], " "))
+                    .map(|s| clean_text(s.trim()))
+                    .filter(|s| !s.is_empty())
                     .collect()
             })
             .unwrap_or_default()
     }
+}
+
+/// A server's text made safe for a one-line message: control characters (line breaks, terminal
+/// escapes) become spaces, and it is cut at 300 characters.
+fn clean_text(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect()
 }
 
 /// TLS settings: the `VAULT_CACERT` family, from flags, environment or manifest.
@@ -106,31 +133,42 @@ pub struct Client {
     base: Url,
     token: OnceLock<HeaderValue>,
     namespace: Option<HeaderValue>,
-    token_valid: OnceCell<bool>,
+    token_bad: OnceCell<bool>,
     jitter: AtomicU64,
     requests: AtomicU64,
     http2: AtomicBool,
     answered: AtomicBool,
+    /// The end of the run: no wait (a `Retry-After`, a backoff) is begun that would pass it.
+    deadline: OnceLock<Instant>,
+    max_response: AtomicU64,
 }
 
 impl Client {
     /// A client for `address` that sends `namespace` (if any) on every request. The token is
     /// set once known, with [`Client::set_token`]: a login needs the client before it has one.
     pub fn new(address: &str, namespace: Option<&str>, tls: &Tls) -> Result<Client, VaultError> {
+        let shown = redact_address(address);
         let invalid = |reason: &str| VaultError::InvalidAddress {
-            address: address.to_owned(),
+            address: shown.clone(),
             reason: reason.to_owned(),
         };
         let trimmed = address.trim_end_matches('/');
+        if !trimmed.contains("://") {
+            return Err(invalid(&format!(
+                "it has no scheme; write https://{} (or http:// for a server without TLS)",
+                redact_address(trimmed)
+            )));
+        }
         let mut base =
             Url::parse(&format!("{trimmed}/v1/")).map_err(|e| invalid(&e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
             return Err(invalid("it must be an http:// or https:// URL with a host"));
         }
         let namespace = match namespace.filter(|ns| !ns.is_empty()) {
-            Some(ns) => Some(header_value(ns, "the namespace")?),
+            Some(ns) => Some(namespace_header(ns)?),
             None => None,
         };
+        let loopback = is_loopback(&base);
 
         let https = base.scheme() == "https";
         let mut builder = reqwest::Client::builder()
@@ -138,6 +176,9 @@ impl Client {
             .connect_timeout(Duration::from_secs(10))
             // Plain-HTTP runs never touch TLS, so they need not load the system's roots.
             .tls_built_in_root_certs(https && tls.ca_cert.is_none() && tls.ca_path.is_none());
+        if loopback {
+            builder = builder.no_proxy();
+        }
         if https {
             builder = configure_tls(builder, tls)?;
             if let Some(name) = &tls.server_name {
@@ -167,16 +208,35 @@ impl Client {
             .finish();
         Ok(Client {
             http,
-            address: trimmed.to_owned(),
+            address: redact_address(trimmed),
             base,
             token: OnceLock::new(),
             namespace,
-            token_valid: OnceCell::new(),
+            token_bad: OnceCell::new(),
             jitter: AtomicU64::new(seed | 1),
             requests: AtomicU64::new(0),
             http2: AtomicBool::new(false),
             answered: AtomicBool::new(false),
+            deadline: OnceLock::new(),
+            max_response: AtomicU64::new(DEFAULT_MAX_RESPONSE),
         })
+    }
+
+    /// The run's deadline: a wait that would pass it fails the request at once instead.
+    pub fn set_deadline(&self, deadline: Instant) {
+        let _ = self.deadline.set(deadline);
+    }
+
+    /// The largest answer accepted, in bytes.
+    pub fn set_max_response(&self, bytes: u64) {
+        self.max_response.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Whether waiting `wait` from now would pass the run's deadline.
+    fn past_deadline(&self, wait: Duration) -> bool {
+        self.deadline
+            .get()
+            .is_some_and(|d| Instant::now() + wait >= *d)
     }
 
     /// The token every later request sends. Set once per run.
@@ -189,6 +249,7 @@ impl Client {
         Ok(())
     }
 
+    /// The server's address as shown in messages (a password in it replaced by `***`).
     pub fn address(&self) -> &str {
         &self.address
     }
@@ -223,15 +284,21 @@ impl Client {
         body: &Value,
         namespace: Option<&str>,
     ) -> Result<Reply, VaultError> {
-        self.send(Method::POST, api_path, Some(body), namespace)
+        self.send(Method::POST, api_path, Some(body.to_string()), namespace)
             .await
+    }
+
+    /// `POST /v1/<api_path>` with a body that is already JSON text (a secret written back with
+    /// every value's text as it was read).
+    pub async fn post_raw(&self, api_path: &str, body: String) -> Result<Reply, VaultError> {
+        self.send(Method::POST, api_path, Some(body), None).await
     }
 
     async fn send(
         &self,
         method: Method,
         api_path: &str,
-        body: Option<&Value>,
+        body: Option<String>,
         namespace: Option<&str>,
     ) -> Result<Reply, VaultError> {
         let url = self
@@ -241,7 +308,7 @@ impl Client {
                 reason: format!("cannot build a URL for {api_path}: {e}"),
             })?;
         let namespace = match namespace {
-            Some(ns) => Some(header_value(ns, "the auth namespace")?),
+            Some(ns) => Some(namespace_header(ns)?),
             None => self.namespace.clone(),
         };
         let mut attempt = 0;
@@ -257,13 +324,13 @@ impl Client {
             if let Some(ns) = &namespace {
                 request = request.header("X-Vault-Namespace", ns.clone());
             }
-            if let Some(body) = body {
+            if let Some(body) = &body {
                 request = request
                     .header("Content-Type", "application/json")
-                    .body(body.to_string());
+                    .body(body.clone());
             }
-            let outcome = request.send().await;
-            let wait = match outcome {
+            // What to do if the request cannot be retried: the error it ends with.
+            let (wait, give_up) = match request.send().await {
                 Ok(response) => {
                     self.answered.store(true, Ordering::Relaxed);
                     if response.version() == reqwest::Version::HTTP_2 {
@@ -280,19 +347,24 @@ impl Client {
                         .headers()
                         .get("location")
                         .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    let bytes = match response.bytes().await {
+                        .map(|l| clean_text(&redact_address(l)));
+                    let bytes = match self.body(response).await {
                         Ok(b) => b,
-                        Err(_) if attempt < RETRIES => {
-                            attempt += 1;
-                            tokio::time::sleep(self.backoff(attempt, None)).await;
-                            continue;
-                        }
-                        Err(e) => {
-                            return Err(VaultError::Unreachable {
-                                address: self.address.clone(),
-                                reason: root_cause(&e),
+                        Err(BodyError::TooLarge(limit)) => {
+                            return Err(VaultError::TooLarge {
+                                limit: crate::files::size(limit),
                             });
+                        }
+                        Err(BodyError::Transport(e)) => {
+                            // The answer broke off: retried like a connection error.
+                            let error = self.unreachable(&e);
+                            attempt += 1;
+                            let wait = self.backoff(attempt, None);
+                            if attempt > RETRIES || self.past_deadline(wait) {
+                                return Err(error);
+                            }
+                            tokio::time::sleep(wait).await;
+                            continue;
                         }
                     };
                     if status.is_redirection() {
@@ -300,53 +372,66 @@ impl Client {
                             location: location.unwrap_or_else(|| "an unnamed location".into()),
                         });
                     }
-                    let reply = parse_reply(status, &bytes)?;
+                    let reply = parse_reply(status, bytes)?;
                     if !retryable(&reply) || attempt >= RETRIES {
                         return self.finish(reply);
                     }
-                    retry_after
+                    match self.finish(reply) {
+                        Ok(_) => unreachable!("a retryable answer is an error"),
+                        Err(error) => (retry_after, error),
+                    }
                 }
                 Err(e) if attempt >= RETRIES || e.is_builder() => {
-                    return Err(VaultError::Unreachable {
-                        address: self.address.clone(),
-                        reason: root_cause(&e),
-                    });
+                    return Err(self.unreachable(&e));
                 }
-                Err(_) => None,
+                Err(e) => (None, self.unreachable(&e)),
             };
             attempt += 1;
-            tokio::time::sleep(self.backoff(attempt, wait)).await;
+            let wait = self.backoff(attempt, wait);
+            if self.past_deadline(wait) {
+                // The server asked for (or the backoff needs) more time than the run has left:
+                // say what it answered now, rather than sleep until the deadline.
+                return Err(give_up);
+            }
+            tokio::time::sleep(wait).await;
         }
     }
 
-    /// A GET to a URL outside Vault with a bearer token (the GitHub Actions ID-token endpoint),
-    /// retried like Vault requests. It sends no Vault header.
-    pub async fn get_external(&self, url: &str, bearer: &str) -> Result<Value, String> {
-        let mut attempt = 0;
-        loop {
-            let outcome = self
-                .http
-                .get(url)
-                .bearer_auth(bearer)
-                .header("Accept", "application/json")
-                .send()
-                .await;
-            let retry = match outcome {
-                Ok(r) if r.status().is_success() => {
-                    let bytes = r.bytes().await.map_err(|e| root_cause(&e))?;
-                    return serde_json::from_slice(&bytes)
-                        .map_err(|_| "the answer is not JSON".to_string());
-                }
-                Ok(r) if matches!(r.status().as_u16(), 429 | 500..=599) && attempt < RETRIES => {
-                    true
-                }
-                Ok(r) => return Err(format!("HTTP {}", r.status().as_u16())),
-                Err(_) if attempt < RETRIES => true,
-                Err(e) => return Err(root_cause(&e)),
-            };
-            debug_assert!(retry);
-            attempt += 1;
-            tokio::time::sleep(self.backoff(attempt, None)).await;
+    /// An answer's body, at most [`Client::set_max_response`] bytes.
+    async fn body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+        let limit = self.max_response.load(Ordering::Relaxed);
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(BodyError::TooLarge(limit));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+            if (bytes.len() + chunk.len()) as u64 > limit {
+                return Err(BodyError::TooLarge(limit));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
+    /// A transport error as kvenv reports it, with a hint where the cause is a common mistake.
+    fn unreachable(&self, e: &reqwest::Error) -> VaultError {
+        let mut reason = root_cause(e);
+        let https = self.base.scheme() == "https";
+        if https && reason.contains("corrupt message") {
+            reason
+                .push_str(" (does the server speak plain HTTP? then write http:// in the address)");
+        } else if reason.contains("UnknownIssuer") || reason.contains("unknown issuer") {
+            reason.push_str(
+                " (the server's certificate is not signed by a CA kvenv trusts; give its CA with VAULT_CACERT, BAO_CACERT, --ca-cert or [vault.tls] ca_cert)",
+            );
+        } else if reason.contains("NotValidForName") {
+            reason.push_str(
+                " (the certificate is for another name; use that name in the address, or set VAULT_TLS_SERVER_NAME)",
+            );
+        }
+        VaultError::Unreachable {
+            address: self.address.clone(),
+            reason,
         }
     }
 
@@ -363,14 +448,25 @@ impl Client {
         }
     }
 
-    /// Whether the token itself is good, asked once per run and only after a 403: Vault answers
-    /// 403 both for a bad token and for a missing policy, and only `lookup-self` tells them
-    /// apart. The happy path never pays for it.
-    pub async fn token_is_valid(&self) -> Result<bool, VaultError> {
-        self.token_valid
+    /// Whether the token itself is bad (invalid, expired, revoked), asked once per run and only
+    /// after a 403: Vault answers 403 both for a bad token and for a missing policy, and only
+    /// `auth/token/lookup-self` tells them apart. The happy path never pays for it.
+    ///
+    /// Its answer is conclusive only one way. A bad token gets a bare `["permission denied"]`;
+    /// a valid token whose policies lack `lookup-self` (one made with `no_default_policy`, as
+    /// least-privilege CI tokens are) gets the wrapped "1 error occurred: permission denied"
+    /// of an ACL refusal, and is not bad. So only the bare answer means "bad"; anything else
+    /// (200, a wrapped 403, an error) leaves the 403 a plain "forbidden".
+    pub async fn token_is_bad(&self) -> Result<bool, VaultError> {
+        self.token_bad
             .get_or_try_init(|| async {
                 let reply = self.get("auth/token/lookup-self").await?;
-                Ok(reply.status != 403)
+                let bare = reply
+                    .body
+                    .get("errors")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.len() == 1 && e[0] == "permission denied");
+                Ok(reply.status == 403 && bare)
             })
             .await
             .copied()
@@ -378,28 +474,126 @@ impl Client {
 
     /// Full jitter: a random wait in [0, min(cap, base·2^attempt)], at least `Retry-After`.
     fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let ceiling = BACKOFF_BASE
-            .saturating_mul(1 << attempt.min(16))
-            .min(BACKOFF_CAP);
         // xorshift64: good enough to spread retries, no dependency for it.
         let mut x = self.jitter.load(Ordering::Relaxed);
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         self.jitter.store(x, Ordering::Relaxed);
-        let jittered = ceiling.mul_f64((x % 10_000) as f64 / 10_000.0);
-        match retry_after {
-            Some(r) if r > jittered => r,
-            _ => jittered.max(Duration::from_millis(20)),
+        backoff(attempt, retry_after, x)
+    }
+}
+
+/// The wait before retry `attempt`: `random` spread over [0, min(cap, base·2^attempt)], at
+/// least `retry_after`.
+fn backoff(attempt: u32, retry_after: Option<Duration>, random: u64) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(16))
+        .min(BACKOFF_CAP);
+    let jittered = ceiling.mul_f64((random % 10_000) as f64 / 10_000.0);
+    match retry_after {
+        Some(r) if r > jittered => r,
+        _ => jittered.max(Duration::from_millis(20)),
+    }
+}
+
+/// Why reading a body failed.
+enum BodyError {
+    TooLarge(u64),
+    Transport(reqwest::Error),
+}
+
+/// A GET to a URL outside Vault with a bearer token, for the GitHub Actions ID-token endpoint:
+/// a client of its own, trusting the system's roots (the Vault client may trust only a private
+/// CA, or none at all over plain HTTP) and sending no Vault header and no client certificate.
+/// Retried like Vault requests; the answer is bounded like theirs.
+pub async fn get_external_json(url: &str, bearer: &str) -> Result<Value, String> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(redirect::Policy::limited(5))
+        .build()
+        .map_err(|e| root_cause(&e))?;
+    let mut random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+        | 1;
+    let mut attempt = 0;
+    loop {
+        let outcome = http
+            .get(url)
+            .bearer_auth(bearer)
+            .header("Accept", "application/json")
+            .send()
+            .await;
+        match outcome {
+            Ok(r) if r.status().is_success() => {
+                if r.content_length()
+                    .is_some_and(|n| n > crate::files::CREDENTIAL_LIMIT)
+                {
+                    return Err("the answer is too large".into());
+                }
+                let bytes = r.bytes().await.map_err(|e| root_cause(&e))?;
+                if bytes.len() as u64 > crate::files::CREDENTIAL_LIMIT {
+                    return Err("the answer is too large".into());
+                }
+                return serde_json::from_slice(&bytes)
+                    .map_err(|_| "the answer is not JSON".to_string());
+            }
+            Ok(r) if matches!(r.status().as_u16(), 429 | 500..=599) && attempt < RETRIES => {}
+            Ok(r) => return Err(format!("HTTP {}", r.status().as_u16())),
+            Err(_) if attempt < RETRIES => {}
+            Err(e) => return Err(root_cause(&e)),
+        }
+        attempt += 1;
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        tokio::time::sleep(backoff(attempt, None, random)).await;
+    }
+}
+
+/// Whether the address names this machine: such requests never go through a proxy.
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    match host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let d = host.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
         }
     }
 }
 
-fn header_value(text: &str, what: &str) -> Result<HeaderValue, VaultError> {
-    HeaderValue::from_str(text).map_err(|_| VaultError::InvalidAddress {
-        address: String::new(),
-        reason: format!("{what} contains characters not allowed in an HTTP header"),
-    })
+/// `address` with the password of its user info replaced by `***` (`https://u:***@host`), for
+/// every message and log line. Works on text that does not parse as a URL too.
+pub fn redact_address(address: &str) -> String {
+    let Some(scheme_end) = address.find("://") else {
+        return match address.rfind('@') {
+            Some(at) => format!("***{}", &address[at..]),
+            None => address.to_owned(),
+        };
+    };
+    let rest = &address[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => {
+            let user = authority[..at].split(':').next().unwrap_or("");
+            format!(
+                "{}{user}:***{}{}",
+                &address[..scheme_end + 3],
+                &authority[at..],
+                &rest[authority_end..]
+            )
+        }
+        None => address.to_owned(),
+    }
+}
+
+fn namespace_header(namespace: &str) -> Result<HeaderValue, VaultError> {
+    HeaderValue::from_str(namespace).map_err(|_| VaultError::InvalidNamespace)
 }
 
 fn configure_tls(
@@ -407,13 +601,12 @@ fn configure_tls(
     tls: &Tls,
 ) -> Result<reqwest::ClientBuilder, VaultError> {
     let read = |path: &PathBuf, what: &str| {
-        std::fs::read(path).map_err(|e| VaultError::Tls {
-            reason: format!(
-                "cannot read the {what} {}: {}",
-                path.display(),
-                crate::error::io_reason(&e)
-            ),
-        })
+        let unreadable = |reason: String| VaultError::Tls {
+            reason: format!("cannot read the {what} {}: {reason}", path.display()),
+        };
+        crate::files::read(path, crate::files::LIMIT)
+            .map_err(|e| unreadable(crate::error::io_reason(&e)))?
+            .ok_or_else(|| unreadable("no such file or directory".into()))
     };
     let mut ca_files: Vec<PathBuf> = tls.ca_cert.iter().cloned().collect();
     if let Some(dir) = &tls.ca_path {
@@ -465,12 +658,20 @@ fn configure_tls(
     Ok(builder)
 }
 
-fn parse_reply(status: StatusCode, bytes: &[u8]) -> Result<Reply, VaultError> {
+fn parse_reply(status: StatusCode, bytes: Vec<u8>) -> Result<Reply, VaultError> {
     let body = if bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
-        match serde_json::from_slice(bytes) {
+        match serde_json::from_slice(&bytes) {
             Ok(v) => v,
+            // Go's HTTPS listener answers a plain-HTTP request with this text.
+            Err(_)
+                if status == StatusCode::BAD_REQUEST
+                    && String::from_utf8_lossy(&bytes)
+                        .contains("HTTP request to an HTTPS server") =>
+            {
+                serde_json::json!({"errors": ["the server speaks HTTPS: write https:// in the address"]})
+            }
             // An error page from a proxy (HTML, text) is still an answer with a status; a 2xx
             // that is not JSON is not something kvenv can use.
             Err(_) if !status.is_success() => Value::Null,
@@ -484,6 +685,7 @@ fn parse_reply(status: StatusCode, bytes: &[u8]) -> Result<Reply, VaultError> {
     Ok(Reply {
         status: status.as_u16(),
         body,
+        raw: bytes,
     })
 }
 
@@ -540,16 +742,19 @@ mod tests {
         let r = Reply {
             status: 403,
             body: json!({"errors": ["1 error occurred:\n\t* permission denied\n\n"]}),
+            raw: vec![],
         };
         assert_eq!(r.errors(), "permission denied");
         let r = Reply {
             status: 404,
             body: json!({"errors": []}),
+            raw: vec![],
         };
         assert_eq!(r.errors(), "");
         let r = Reply {
             status: 500,
             body: json!({"errors": ["2 errors occurred:\n\t* a\n\t* b\n\n"]}),
+            raw: vec![],
         };
         assert_eq!(r.errors(), "a; b");
     }

@@ -20,6 +20,10 @@ pub use client::Client;
 pub enum VaultError {
     #[error("invalid Vault address {address:?}: {reason}")]
     InvalidAddress { address: String, reason: String },
+    #[error(
+        "invalid namespace: it has characters an HTTP header cannot carry; check [vault] namespace, [vault.auth] namespace, --namespace or VAULT_NAMESPACE"
+    )]
+    InvalidNamespace,
     #[error("TLS setup failed: {reason}")]
     Tls { reason: String },
     #[error("{field}: {reason}")]
@@ -44,7 +48,9 @@ pub enum VaultError {
         "Vault refused the token (permission denied, also on auth/token/lookup-self): it is invalid, expired or revoked; get a new one"
     )]
     TokenRejected,
-    #[error("permission denied: the token's policies do not allow `{capability}` on {api_path}")]
+    #[error(
+        "permission denied: the token's policies do not allow `{capability}` on {api_path}; `kvenv policy` prints the policy this manifest needs"
+    )]
     Forbidden {
         capability: &'static str,
         api_path: String,
@@ -62,6 +68,10 @@ pub enum VaultError {
     )]
     DeclaredV1IsV2 { mount: String },
     #[error(
+        "mount {mount} is KV v1 but the manifest declares kv_version = 2 for it; set it to 1 or remove it"
+    )]
+    DeclaredV2IsV1 { mount: String },
+    #[error(
         "namespace not found (Vault: {message}); check [vault] namespace, --namespace or VAULT_NAMESPACE"
     )]
     NamespaceNotFound { message: String },
@@ -75,6 +85,10 @@ pub enum VaultError {
         "Vault redirected to {location}, another scheme, host or port; kvenv does not send the token there"
     )]
     Redirect { location: String },
+    #[error(
+        "Vault's answer is larger than {limit}, the most kvenv accepts; raise --max-response if the secret really is that large"
+    )]
+    TooLarge { limit: String },
     #[error("unexpected answer from Vault: {reason}")]
     BadResponse { reason: String },
     #[error("no answer from Vault within {seconds}s; raise --timeout or check the server")]
@@ -92,10 +106,45 @@ impl VaultError {
         }
     }
 
+    /// A failure of the server, the address or the token, not of the path that met it: the
+    /// same for every entry, so it is reported once and on no entry in particular.
+    pub fn server_wide(&self) -> bool {
+        use VaultError::*;
+        match self {
+            Sealed { .. }
+            | Unreachable { .. }
+            | TokenRejected
+            | NoToken
+            | BadTokenHeader { .. }
+            | TokenFile { .. }
+            | NamespaceNotFound { .. }
+            | InvalidNamespace
+            | InvalidAddress { .. }
+            | Tls { .. }
+            | Timeout { .. } => true,
+            // A 500 can be about one path ("could not find version data"); the others are the
+            // server's state (502, 503, 504), a rate limit or the token.
+            Server { status, .. } => *status > 500 || matches!(status, 401 | 412 | 429),
+            _ => false,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         use VaultError::*;
         match self {
-            InvalidAddress { .. } | DeclaredV1IsV2 { .. } | Tls { .. } => code::USAGE,
+            InvalidAddress { .. }
+            | InvalidNamespace
+            | DeclaredV1IsV2 { .. }
+            | DeclaredV2IsV1 { .. }
+            | Tls { .. } => code::USAGE,
+            // A 401 is an authentication failure; other 4xx answers (400, 405, 415...) say the
+            // request was wrong, which retrying or waiting for the server will not fix.
+            Server { status: 401, .. } => code::AUTH,
+            Server { status, .. }
+                if (400..500).contains(status) && !matches!(status, 412 | 429) =>
+            {
+                code::USAGE
+            }
             NoToken
             | BadTokenHeader { .. }
             | TokenFile { .. }
@@ -111,6 +160,7 @@ impl VaultError {
             | Unreachable { .. }
             | Server { .. }
             | Redirect { .. }
+            | TooLarge { .. }
             | BadResponse { .. }
             | Timeout { .. } => code::UNAVAILABLE,
         }

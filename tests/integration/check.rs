@@ -23,6 +23,7 @@ fn up_to_date() {
     let content = format!("{HEADER}A='CANARY-new-a'\nB='CANARY-same-b'\nC='CANARY-new-c'\n");
     app()
         .write(".env", &content)
+        .chmod(".env", 0o600)
         .args(["check"])
         .stderr("kvenv: .env is up to date\n")
         .file(".env", &content)
@@ -35,6 +36,7 @@ fn would_change_names_added_changed_removed() {
     let old = format!("{HEADER}A='CANARY-old-a'\nB='CANARY-same-b'\nGONE='CANARY-gone'\n");
     app()
         .write(".env", &old)
+        .chmod(".env", 0o600)
         .args(["check"])
         .status(1)
         .stderr("kvenv: .env would change: added C; changed A; removed GONE\n")
@@ -69,5 +71,31 @@ fn errors_keep_their_codes() {
         .args(["check"])
         .status(3)
         .stderr_contains("no Vault token")
+        .run();
+}
+
+#[test]
+fn a_file_readable_by_others_would_change_as_sync_would_fix_it() {
+    let content = format!("{HEADER}A='CANARY-new-a'\nB='CANARY-same-b'\nC='CANARY-new-c'\n");
+    let ran = app()
+        .write(".env", &content)
+        .chmod(".env", 0o644)
+        .args(["check"])
+        .status(1)
+        .stderr("kvenv: .env would change: mode 0644 -> 0600\n")
+        .file(".env", &content)
+        .run();
+    assert_eq!(crate::test::mode(&ran.path(".env")), 0o644);
+    // sync fixes the mode without rewriting the content, and check then agrees.
+    let ran = ran
+        .again()
+        .args(["sync"])
+        .stderr("kvenv: added /.env to .gitignore\nkvenv: .env is up to date\n")
+        .file(".env", &content)
+        .run();
+    assert_eq!(crate::test::mode(&ran.path(".env")), 0o600);
+    ran.again()
+        .args(["check"])
+        .stderr("kvenv: .env is up to date\n")
         .run();
 }

@@ -41,7 +41,7 @@ fn missing_manifest() {
     with_old_file()
         .args(["sync"])
         .status(2)
-        .stderr("kvenv: error: cannot read manifest secrets.toml: no such file or directory\n")
+        .stderr("kvenv: error: cannot read manifest secrets.toml: no such file; write one with `kvenv init` (or `kvenv init --from .env`), or name another with -m PATH\n")
         .file(".env", OLD)
         .run();
 }
@@ -98,7 +98,7 @@ fn wrong_token() {
         .env("VAULT_TOKEN", "s.CANARYnotavalidtoken000")
         .args(["sync"])
         .status(3)
-        .stderr("kvenv: error: A (secrets.toml:2): @/kv/app: Vault refused the token (permission denied, also on auth/token/lookup-self): it is invalid, expired or revoked; get a new one\n")
+        .stderr("kvenv: error: Vault refused the token (permission denied, also on auth/token/lookup-self): it is invalid, expired or revoked; get a new one\n")
         .file(".env", OLD)
         .run();
 }
@@ -145,7 +145,7 @@ fn forbidden_path() {
         .env("VAULT_TOKEN", &token)
         .args(["sync"])
         .status(4)
-        .stderr("kvenv: error: X (secrets.toml:3): @/kv/other: permission denied: the token's policies do not allow `read` on @/kv/other\n")
+        .stderr("kvenv: error: X (secrets.toml:3): @/kv/other: permission denied: the token's policies do not allow `read` on @/kv/other; `kvenv policy` prints the policy this manifest needs\n")
         .file(".env", OLD)
         .run();
 }
@@ -169,7 +169,9 @@ fn unreachable_server() {
         .env("VAULT_ADDR", &addr)
         .args(["sync"])
         .status(5)
-        .stderr(&format!("kvenv: error: A (secrets.toml:2): @/kv/app: cannot reach Vault at {addr}: connection refused\n"))
+        .stderr(&format!(
+            "kvenv: error: cannot reach Vault at {addr}: connection refused\n"
+        ))
         .file(".env", OLD)
         .run();
 }
@@ -183,7 +185,7 @@ fn sealed_server() {
         .env("VAULT_ADDR", &own.addr)
         .args(["sync"])
         .status(5)
-        .stderr(&format!("kvenv: error: A (secrets.toml:2): @/kv/app: Vault at {} is sealed; unseal it (`bao operator unseal`) and run again\n", own.addr))
+        .stderr(&format!("kvenv: error: Vault at {} is sealed; unseal it (`bao operator unseal`) and run again\n", own.addr))
         .file(".env", OLD)
         .run();
 }
@@ -315,7 +317,7 @@ fn a_raft_server_uninitialised_then_sealed() {
             .is_ok_and(|r| r.status() == 200)
     });
     let sealed_line = format!(
-        "kvenv: error: A (secrets.toml:2): @/kv/app: Vault at {addr} is sealed; unseal it (`bao operator unseal`) and run again\n"
+        "kvenv: error: Vault at {addr} is sealed; unseal it (`bao operator unseal`) and run again\n"
     );
     assert!(up, "the raft server did not start");
     let sealed_run = || {

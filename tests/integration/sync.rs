@@ -171,7 +171,7 @@ LOG_LEVEL = { path = "@/kv/app", key = "log_level", default = "info" }
         )
         .args(["sync", "-v"])
         .stderr(
-            "kvenv: A from @/kv/app\nkvenv: LOG_LEVEL from @/kv/app\nkvenv: SENTRY_DSN skipped (optional): SENTRY_DSN (secrets.toml:4): @/kv/sentry: no secret there; create it, or mark the entry optional = true\nkvenv: 3 HTTP requests to $ADDR\nkvenv: added /.env to .gitignore\nkvenv: wrote .env (2 variables from 2 secrets, 2 changed) in X ms\n",
+            "kvenv: A from @/kv/app\nkvenv: LOG_LEVEL: default\nkvenv: SENTRY_DSN skipped (optional): @/kv/sentry: no secret there\nkvenv: 3 HTTP requests to $ADDR\nkvenv: added /.env to .gitignore\nkvenv: wrote .env (2 variables from 2 secrets, 2 changed) in X ms\n",
         )
         .file(".env", &format!("{HEADER}A='present'\nLOG_LEVEL='info'\n"))
         .run();

@@ -60,9 +60,16 @@ pub struct Ran {
 impl Test {
     pub fn new() -> Test {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Test::in_dir(
+            tempfile::tempdir().unwrap(),
+            format!("t{}-{id}", std::process::id()),
+        )
+    }
+
+    fn in_dir(dir: TempDir, prefix: String) -> Test {
         Test {
-            dir: tempfile::tempdir().unwrap(),
-            prefix: format!("t{}-{id}", std::process::id()),
+            dir,
+            prefix,
             mounts: BTreeMap::new(),
             args: Vec::new(),
             env: vec![
@@ -144,6 +151,17 @@ impl Test {
             std::fs::create_dir_all(parent).unwrap();
         }
         std::fs::write(full, content).unwrap();
+        self
+    }
+
+    /// Set a file's permission bits.
+    pub fn chmod(self, path: &str, mode: u32) -> Test {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            self.dir.path().join(path),
+            std::fs::Permissions::from_mode(mode),
+        )
+        .unwrap();
         self
     }
 
@@ -304,6 +322,11 @@ impl Test {
 }
 
 impl Ran {
+    /// Another run in the same folder, under the same prefix (the secrets written before stay).
+    pub fn again(self) -> Test {
+        Test::in_dir(self.dir, self.prefix)
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }

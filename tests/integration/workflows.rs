@@ -134,6 +134,7 @@ fn check_json() {
         json!({
             "up_to_date": false,
             "path": ".env",
+            "mode": {"from": "0644", "to": "0600"},
             "variables": [
                 {"name": "DB_PASSWORD", "status": "same", "path": path, "version": 1},
                 {"name": "API_KEY", "status": "added", "path": path, "version": 1},
@@ -194,7 +195,7 @@ fn policy_grants_exactly_what_sync_reads() {
         .env("VAULT_TOKEN", &partial)
         .args(["sync"])
         .status(4)
-        .stderr(&format!("kvenv: error: API (secrets.toml:3): {p}/old/app/api: permission denied: the token's policies do not allow `read` on {p}/old/app/api\n"))
+        .stderr(&format!("kvenv: error: API (secrets.toml:3): {p}/old/app/api: permission denied: the token's policies do not allow `read` on {p}/old/app/api; `kvenv policy` prints the policy this manifest needs\n"))
         .run();
 }
 

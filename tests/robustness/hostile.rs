@@ -318,6 +318,8 @@ fn fuzz_the_manifest_and_the_dotenv_codec() {
                             value: Secret::new(format!("CANARY{v}")),
                             path: "kv/app".into(),
                             version: None,
+                            default: false,
+                            mask: true,
                         })
                         .collect();
                     let opts = Options {

@@ -218,9 +218,11 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
         });
     }
 
-    // The .gitignore cannot be written (it is a directory): exit 6 after the output was written.
+    // The .gitignore cannot be written (it is a directory): exit 6, and the secrets are not
+    // written where nothing keeps them out of git; the old file stays.
     {
         let (dir, _) = setup(".env");
+        std::fs::write(dir.path().join(".env"), OLD).unwrap();
         std::fs::create_dir(dir.path().join(".gitignore")).unwrap();
         let out = kvenv(dir.path(), &server().addr, &["sync"])
             .output()
@@ -228,11 +230,11 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
         assert_exit_6(&out, "cannot write .gitignore: is a directory");
         assert_eq!(
             std::fs::read_to_string(dir.path().join(".env")).unwrap(),
-            new_content()
+            OLD
         );
         assert!(temps(dir.path(), ".env").is_empty());
         cases.push(Case {
-            fault: ".gitignore is a directory (output already written)",
+            fault: ".gitignore is a directory (output not replaced)",
             exit: exit_of(&out),
             line: text(&out),
         });
