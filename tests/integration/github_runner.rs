@@ -1371,6 +1371,20 @@ mod tests {
         );
     }
 
+    /// `::add-mask::` lines written into the env file (today's `>> "$GITHUB_ENV"`): an error
+    /// that prints the line, or with an `=` in the value a strange variable and no mask.
+    #[test]
+    fn add_mask_lines_in_the_env_file() {
+        assert_eq!(
+            parse_env_file("::add-mask::hunter2\n"),
+            Err("Invalid format '::add-mask::hunter2'".to_string())
+        );
+        assert_eq!(
+            parse_env_file("::add-mask::a=b\n"),
+            Ok(pairs(&[("::add-mask::a", "b")]))
+        );
+    }
+
     /// `%` and the workflow-command escapes mean nothing in the env file.
     #[test]
     fn percent_is_literal_in_the_env_file() {
