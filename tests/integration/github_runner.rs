@@ -29,9 +29,16 @@
 //!   in .NET (ICU); this port matches ordinally. They differ only when a line has characters ICU
 //!   ignores (soft hyphen, zero-width joiners, NUL…) inside `::`, `##[` or `&+`; kvenv's command
 //!   lines start with the ASCII `::add-mask::`.
-//! - Problem matchers (`add-matcher`) are not run: a default `run:` step has none.
+//! - Problem matchers are not run. A job has some only once an action (a `setup-*` one, say)
+//!   adds them; they turn a matching line into an annotation, masked all the same.
 //! - `set-output`, `save-state`, `add-matcher`, `remove-matcher`: consumed (not printed) as the
-//!   runner does; their effects (outputs, state, matchers) are not modelled.
+//!   runner does; their effects (outputs, state, matchers) are not modelled, nor the deprecation
+//!   warning `set-output`/`save-state` print when the server sets
+//!   `DistributedTask.DeprecateStepOutputCommands`.
+//! - An invalid `stop-commands` token makes the runner throw out of its output loop, ending the
+//!   step; the port panics instead.
+//! - Case-insensitive comparisons use [`simple_upper`], which equals .NET's ordinal casing for
+//!   ASCII names (all that matter here).
 //! - `notice` is treated as processed, as on github.com (the runner prints it as a plain line
 //!   when the server's `DistributedTask.EnhancedAnnotations` flag is off).
 //! - Encoding: the env file is taken as `&str` (UTF-16/UTF-32 files with a BOM, which
@@ -815,7 +822,8 @@ impl Default for Masker {
 
 impl Masker {
     /// A masker as a job starts with: the runner's eleven encoders, no secret. (The job's own
-    /// `secrets.*` are added at start by `Worker.InitializeSecretMasker`, like `add_mask`.)
+    /// `secrets.*` are added at start by `Worker.InitializeSecretMasker`: trimmed, then whole and
+    /// line by line, as `::add-mask::` does.)
     pub fn new() -> Self {
         Masker {
             originals: HashSet::new(),
