@@ -10,6 +10,9 @@ mod errors;
 mod export;
 mod faults;
 mod gitignore;
+// Not a feature: the GitHub Actions runner's rules, ported for the `--format github` tests.
+#[allow(dead_code)]
+mod github_runner;
 mod kv;
 mod readme;
 mod seed;
