@@ -440,17 +440,7 @@ fn run_command(
     let ui = Ui::of(c);
     let plan = load(c, false)?;
     let fetched = fetch_all(&plan, c, &ui)?;
-    if let Some(v) = fetched
-        .vars
-        .iter()
-        .find(|v| v.value.expose().contains('\0'))
-    {
-        return Err(render::RenderError::Nul {
-            name: v.name.clone(),
-            path: v.path.clone(),
-        }
-        .into());
-    }
+    render::no_nul(&fetched.vars)?;
     let (program, args) = command
         .split_first()
         .ok_or_else(|| Error::Usage("no command given after --".into()))?;
@@ -709,9 +699,42 @@ fn init(
 fn export(c: &Common) -> Result<u8, Error> {
     let ui = Ui::of(c);
     let plan = load(c, true)?;
+    if plan.output.format == Format::Github {
+        return export_github(&plan, c, &ui);
+    }
     let fetched = fetch_all(&plan, c, &ui)?;
     let bytes = render::render(&fetched.vars, &render_options(&plan))?;
     ui::stdout(&bytes)?;
+    Ok(code::OK)
+}
+
+/// GitHub Actions: masks on stdout (where the runner reads workflow commands), then the
+/// variables appended to the `$GITHUB_ENV` file (where it reads them after the step); see
+/// [`render::github`].
+fn export_github(plan: &Plan, c: &Common, ui: &Ui) -> Result<u8, Error> {
+    let env_file = auth::process_env("GITHUB_ENV").ok_or_else(|| {
+        Error::Usage(
+            "--format github appends to the file named by $GITHUB_ENV, which is not set: run it in a GitHub Actions step (elsewhere, use --format dotenv, shell or json)"
+                .into(),
+        )
+    })?;
+    if ui::stdout_is(Path::new(&env_file)) {
+        // The old one-liner `kvenv export --format github >> "$GITHUB_ENV"`: the masks would
+        // land in the env file, where the runner rejects them and prints the secret.
+        return Err(Error::Usage(
+            "stdout is the $GITHUB_ENV file: run `kvenv export --format github` without `>> \"$GITHUB_ENV\"`; kvenv appends the variables to it itself and prints only the masks".into(),
+        ));
+    }
+    let fetched = fetch_all(plan, c, ui)?;
+    let os = render::github::RunnerOs::from_env(auth::process_env("RUNNER_OS").as_deref());
+    let out = render::github::render(&fetched.vars, os)?;
+    ui::stdout(out.masks.as_bytes())?;
+    write::append(Path::new(&env_file), out.env.as_bytes())?;
+    ui.info(&format!(
+        "added {} variables to $GITHUB_ENV ({} masked in the log)",
+        fetched.vars.len(),
+        out.masked
+    ));
     Ok(code::OK)
 }
 

@@ -281,6 +281,30 @@ impl Staged {
     }
 }
 
+/// Append `content` to the existing regular file `path` in one write (the `$GITHUB_ENV` file
+/// the runner made for the step). Not a FIFO or device: opened without blocking and checked.
+pub fn append(path: &Path, content: &[u8]) -> Result<(), WriteError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| WriteError::new(path, &e))?;
+    let kind = file
+        .metadata()
+        .map_err(|e| WriteError::new(path, &e))?
+        .file_type();
+    if !kind.is_file() {
+        return Err(WriteError::write(
+            path,
+            format!("it is {}, not a regular file", files::describe(kind)),
+        ));
+    }
+    file.write_all(content)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| WriteError::new(path, &e))
+}
+
 /// Whether this process may give files away (`chown` to another user).
 fn running_as_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.

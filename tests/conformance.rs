@@ -397,6 +397,7 @@ fn refusal_problem(e: &RenderError, readers: &[Reader], value: &str) -> Option<S
             None
         }
         RenderError::Nul { .. } => Some(format!("refused as NUL: {text}")),
+        RenderError::Github { .. } => Some(format!("refused for GitHub Actions: {text}")),
     }
 }
 

@@ -24,7 +24,8 @@ pub enum Format {
     Dotenv,
     Shell,
     Json,
-    /// `$GITHUB_ENV` blocks with `::add-mask::` lines: for `kvenv export` only.
+    /// `::add-mask::` lines on stdout and `NAME<<DELIM` blocks appended to `$GITHUB_ENV`: for
+    /// `kvenv export` only.
     Github,
 }
 
@@ -47,6 +48,12 @@ pub enum RenderError {
         "{name} (from {path}): the value contains a NUL byte, which no environment variable can hold"
     )]
     Nul { name: String, path: String },
+    #[error("{name} (from {path}): {why}; leave it out of this export, or use --format dotenv")]
+    Github {
+        name: String,
+        path: String,
+        why: &'static str,
+    },
     #[error(
         "{name} (from {path}): {} would not read the value back exactly ({}){}; {hint}",
         names(readers.iter().map(|(r, _)| *r)),
@@ -84,12 +91,7 @@ pub struct Options<'a> {
 
 /// Render the variables (in manifest order) to the bytes of the output.
 pub fn render(vars: &[Var], opts: &Options) -> Result<Vec<u8>, RenderError> {
-    if let Some(v) = vars.iter().find(|v| v.value.expose().contains('\0')) {
-        return Err(RenderError::Nul {
-            name: v.name.clone(),
-            path: v.path.clone(),
-        });
-    }
+    no_nul(vars)?;
     let text = match opts.format {
         Format::Dotenv => {
             let mut entries = vars
@@ -107,9 +109,24 @@ pub fn render(vars: &[Var], opts: &Options) -> Result<Vec<u8>, RenderError> {
         }
         Format::Shell => shell::render(&opts.header, vars),
         Format::Json => json::render(vars),
-        Format::Github => github::render(vars),
+        // What `kvenv export` prints and appends, in that order (see `github`).
+        Format::Github => {
+            let g = github::render(vars, github::RunnerOs::Unix)?;
+            g.masks + &g.env
+        }
     };
     Ok(text.into_bytes())
+}
+
+/// Refuse a value with a NUL byte, which no environment variable, and so no format, can carry.
+pub fn no_nul(vars: &[Var]) -> Result<(), RenderError> {
+    match vars.iter().find(|v| v.value.expose().contains('\0')) {
+        Some(v) => Err(RenderError::Nul {
+            name: v.name.clone(),
+            path: v.path.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The first encoding every reader reads back exactly, or the refusal that says who cannot.
@@ -330,6 +347,7 @@ mod tests {
                     }
                 }
                 Err(RenderError::Nul { .. }) => prop_assert!(false, "no NUL was generated"),
+                Err(RenderError::Github { .. }) => prop_assert!(false, "not the github format"),
             }
         }
     }

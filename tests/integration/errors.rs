@@ -339,3 +339,84 @@ fn a_raft_server_uninitialised_then_sealed() {
     assert_eq!(init.status(), 200);
     sealed_run();
 }
+
+#[test]
+fn a_password_in_the_address_is_never_shown() {
+    let addr = server()
+        .addr
+        .replace("http://", "http://deploy:CANARY-addr-pw@");
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\n")
+        .env("VAULT_ADDR", &addr)
+        .canary("CANARY-addr-pw")
+        .args(["sync", "-v"])
+        .stderr_contains(&format!(
+            "HTTP requests to {}",
+            server().addr.replace("http://", "http://deploy:***@")
+        ))
+        .run();
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\n")
+        .env("VAULT_ADDR", "http://deploy:CANARY-addr-pw@127.0.0.1:9")
+        .canary("CANARY-addr-pw")
+        .args(["sync"])
+        .status(5)
+        .stderr("kvenv: error: cannot reach Vault at http://deploy:***@127.0.0.1:9: connection refused\n")
+        .file(".env", OLD)
+        .run();
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\n")
+        .env("VAULT_ADDR", "ftp://deploy:CANARY-addr-pw@127.0.0.1:9")
+        .canary("CANARY-addr-pw")
+        .args(["sync"])
+        .status(2)
+        .stderr("kvenv: error: invalid Vault address \"ftp://deploy:***@127.0.0.1:9\": it must be an http:// or https:// URL with a host\n")
+        .run();
+}
+
+#[test]
+fn messages_say_what_is_wrong_and_what_to_do() {
+    let app = || with_old_file().manifest("[secrets]\nA = \"@/kv/app\"\n");
+    // An address without a scheme.
+    app()
+        .env("VAULT_ADDR", "127.0.0.1:8200")
+        .args(["sync"])
+        .status(2)
+        .stderr("kvenv: error: invalid Vault address \"127.0.0.1:8200\": it has no scheme; write https://127.0.0.1:8200 (or http:// for a server without TLS)\n")
+        .file(".env", OLD)
+        .run();
+    // https:// to a server that speaks plain HTTP.
+    app()
+        .env("VAULT_ADDR", &server().addr.replace("http://", "https://"))
+        .args(["sync"])
+        .status(5)
+        .stderr_contains("(does the server speak plain HTTP? then write http:// in the address)")
+        .file(".env", OLD)
+        .run();
+    // A namespace no HTTP header can carry.
+    app()
+        .env("VAULT_NAMESPACE", "team\u{1}a")
+        .args(["sync"])
+        .status(2)
+        .stderr("kvenv: error: invalid namespace: it has characters an HTTP header cannot carry; check [vault] namespace, [vault.auth] namespace, --namespace or VAULT_NAMESPACE\n")
+        .run();
+    // A duplicate key is named.
+    with_old_file()
+        .manifest("[secrets]\nA = \"@/kv/app\"\nB = \"@/kv/app\"\nA = \"@/kv/app#B\"\n")
+        .args(["sync"])
+        .status(2)
+        .stderr("kvenv: error: secrets.toml:4: duplicate key A: each name may appear only once in a table\n")
+        .run();
+}
+
+#[test]
+fn a_pinned_version_keeps_the_data_hint() {
+    Test::new()
+        .kv2("kv")
+        .secret("kv/app", json!({"A": "CANARY-v1"}))
+        .manifest("[secrets]\nA = { path = \"@/kv/data/app\", version = 1 }\n")
+        .args(["sync"])
+        .status(4)
+        .stderr("kvenv: error: A (secrets.toml:2): @/kv/data/app: version 1 does not exist (did you mean @/kv/app? kvenv adds data/ itself: write @/kv/app, not @/kv/data/app); pin an existing version\n")
+        .run();
+}

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::github_runner::{Masker, parse_env_file, run_step_stdout};
 use crate::test::Test;
 
 fn app() -> Test {
@@ -55,33 +56,107 @@ fn shell_round_trips_through_sh() {
     );
 }
 
+/// The GitHub Actions flow, checked with the runner's own rules (`github_runner.rs`): the masks
+/// reach the step's log as commands (nothing of a value is printed), the variables reach the
+/// next steps exactly through `$GITHUB_ENV`, and a later step that echoes them shows `***`.
 #[test]
-fn github_masks_first() {
-    let ran = app()
+fn github_masks_on_stdout_and_variables_in_github_env() {
+    let t = Test::new().kv1("kv").secret(
+        "kv/app",
+        json!({
+            "PEM": "-----BEGIN KEY-----\nCANARY-pem-line\n-----END KEY-----",
+            "CR": "CANARY-cr-a\rCANARY-cr-b\r\nCANARY-cr-c",
+            "PCT": "CANARY-50%-off",
+            "FLASK_ENV": "production"
+        }),
+    );
+    let env_file = t.path("github_env");
+    std::fs::write(&env_file, "EXISTING=1\n").unwrap();
+    let ran = t
+        .manifest(
+            "[secrets]\nPEM = \"@/kv/app\"\nCR = \"@/kv/app\"\nPCT = \"@/kv/app\"\nFLASK_ENV = { path = \"@/kv/app\", mask = false }\n",
+        )
+        .env("GITHUB_ENV", env_file.to_str().unwrap())
+        .env("RUNNER_OS", "Linux")
         .args(["export", "--format", "github"])
         .any_stdout()
-        .stderr("")
+        .stderr("kvenv: added 4 variables to $GITHUB_ENV (3 masked in the log)\n")
         .run();
-    let lines: Vec<&str> = ran.stdout.lines().collect();
+
+    // The step's own log: every line of stdout is a command the runner hides.
+    let mut masker = Masker::new();
     assert_eq!(
-        &lines[..3],
+        run_step_stdout(&ran.stdout, &mut masker),
+        Vec::<String>::new()
+    );
+
+    // The next steps get exactly the values.
+    let set = parse_env_file(&ran.read("github_env")).unwrap();
+    assert_eq!(
+        set,
         [
-            "::add-mask::plain-value",
-            "::add-mask::it's \"quoted\"",
-            "::add-mask::second line"
+            ("EXISTING".to_string(), "1".to_string()),
+            (
+                "PEM".into(),
+                "-----BEGIN KEY-----\nCANARY-pem-line\n-----END KEY-----".into()
+            ),
+            (
+                "CR".into(),
+                "CANARY-cr-a\rCANARY-cr-b\r\nCANARY-cr-c".into()
+            ),
+            ("PCT".into(), "CANARY-50%-off".into()),
+            ("FLASK_ENV".into(), "production".into()),
         ]
     );
-    let delim = lines[3].strip_prefix("A<<").unwrap();
-    assert!(delim.starts_with("ghadelimiter_"));
+
+    // A later step that prints every value: no secret piece survives, plain config does.
+    let echo: String = set.iter().map(|(_, v)| format!("{v}\n")).collect();
+    let log = run_step_stdout(&echo, &mut masker).join("\n");
+    assert!(!log.contains("CANARY"), "{log}");
+    assert!(log.contains("production"), "{log}");
+}
+
+#[test]
+fn github_needs_github_env_and_refuses_the_old_redirection() {
+    app()
+        .args(["export", "--format", "github"])
+        .status(2)
+        .stdout("")
+        .stderr("kvenv: error: --format github appends to the file named by $GITHUB_ENV, which is not set: run it in a GitHub Actions step (elsewhere, use --format dotenv, shell or json)\n")
+        .run();
+    // `kvenv export --format github >> "$GITHUB_ENV"`, the one-liner of older versions.
+    let t = app();
+    let env_file = t.path("github_env");
+    std::fs::write(&env_file, "").unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("\"$KVENV\" export --format github >> \"$GITHUB_ENV\"; echo \"exit $?\" >&2")
+        .current_dir(t.dir.path())
+        .env_clear()
+        .env("KVENV", env!("CARGO_BIN_EXE_kvenv"))
+        .env("GITHUB_ENV", &env_file)
+        .env("VAULT_ADDR", &crate::server::server().addr)
+        .env("VAULT_TOKEN", crate::server::ROOT_TOKEN)
+        .output()
+        .unwrap();
     assert_eq!(
-        &lines[4..],
-        [
-            "plain-value",
-            delim,
-            &format!("Q<<{delim}"),
-            "it's \"quoted\"",
-            "second line",
-            delim
-        ]
+        String::from_utf8_lossy(&out.stderr),
+        "kvenv: error: stdout is the $GITHUB_ENV file: run `kvenv export --format github` without `>> \"$GITHUB_ENV\"`; kvenv appends the variables to it itself and prints only the masks\nexit 2\n"
     );
+    assert_eq!(std::fs::read_to_string(&env_file).unwrap(), "");
+}
+
+#[test]
+fn github_refuses_what_the_runner_cannot_set() {
+    Test::new()
+        .kv1("kv")
+        .secret("kv/app", json!({"NODE_OPTIONS": "--require ./CANARY.js"}))
+        .manifest("[secrets]\nNODE_OPTIONS = \"@/kv/app\"\n")
+        .write("github_env", "")
+        .env("GITHUB_ENV", "github_env")
+        .args(["export", "--format", "github"])
+        .status(2)
+        .stderr("kvenv: error: NODE_OPTIONS (from @/kv/app): the runner refuses to set NODE_OPTIONS from $GITHUB_ENV; leave it out of this export, or use --format dotenv\n")
+        .file("github_env", "")
+        .run();
 }

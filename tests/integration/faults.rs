@@ -17,6 +17,8 @@ pub enum Fault {
     Answer(u16, &'static str, &'static str),
     /// Close the connection without answering.
     Drop,
+    /// Answer 200 with a chunked body that never ends.
+    Endless,
 }
 
 pub struct Proxy {
@@ -121,6 +123,20 @@ fn serve(
         let (method, target) = (parts.next().unwrap_or("GET"), parts.next().unwrap_or("/"));
         let response = match faults.get(n) {
             Some(Fault::Drop) => return,
+            Some(Fault::Endless) => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                if out.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+                // Until kvenv hangs up (or 4 GiB, so a broken test cannot run forever).
+                for _ in 0..65_536 {
+                    if out.write_all(chunk.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+                return;
+            }
             Some(Fault::Answer(status, extra, body)) => format!(
                 "HTTP/1.1 {status} Fault\r\n{extra}Content-Length: {}\r\n\r\n{body}",
                 body.len()
@@ -388,4 +404,113 @@ fn once_the_server_is_down_the_other_reads_do_not_wait_for_it() {
     // Two reads in flight when the server went down, each with one try and four retries; the
     // other 29 paths were not asked.
     assert!(reads(&p) <= 10, "{} requests", reads(&p));
+}
+
+#[test]
+fn an_endless_body_is_cut_off_and_reported() {
+    let p = proxy(&server().addr, vec![Fault::Endless, Fault::Endless]);
+    app(&p)
+        .args(["sync", "--max-response", "1MiB"])
+        .status(5)
+        .stderr("kvenv: error: A (secrets.toml:4): @/kv/app: Vault's answer is larger than 1 MiB, the most kvenv accepts; raise --max-response if the secret really is that large\n")
+        .file(".env", "OLD='kept'\n")
+        .run();
+    // Not retried: a server that sends too much will send too much again.
+    assert_eq!(reads(&p), 1);
+    // The default bound (64 MiB) holds too.
+    app(&p)
+        .args(["sync"])
+        .status(5)
+        .stderr_contains("Vault's answer is larger than 64 MiB")
+        .run();
+}
+
+#[test]
+fn a_retry_after_beyond_the_deadline_fails_at_once_with_the_status() {
+    let p = proxy(
+        &server().addr,
+        vec![Fault::Answer(
+            429,
+            "Retry-After: 3600\r\n",
+            r#"{"errors":["rate limit quota exceeded"]}"#,
+        )],
+    );
+    // Not "no answer within 30s" after sleeping to the deadline: the server's own answer.
+    app(&p)
+        .args(["sync", "--timeout", "30s"])
+        .status(5)
+        .stderr("kvenv: error: Vault answered HTTP 429: rate limit quota exceeded\n")
+        .file(".env", "OLD='kept'\n")
+        .run();
+    assert_eq!(reads(&p), 1);
+}
+
+#[test]
+fn warnings_cannot_drive_the_terminal() {
+    let body = r#"{"data":{"data":{"A":"CANARY-warned"},"metadata":{"version":1}},"warnings":["\u001b[2J\u001b]0;pwned\u0007evil\nsecond line\r"]}"#;
+    let p = proxy(
+        &server().addr,
+        vec![Fault::Answer(
+            200,
+            "Content-Type: application/json\r\n",
+            body,
+        )],
+    );
+    let ran = app(&p)
+        .args(["sync", "-q"])
+        .stderr("kvenv: warning: Vault: @/kv/app:  [2J ]0;pwned evil second line\n")
+        .run();
+    assert!(!ran.stderr.contains('\u{1b}'));
+}
+
+#[test]
+fn a_401_is_an_authentication_failure() {
+    let p = proxy(
+        &server().addr,
+        vec![Fault::Answer(401, "", r#"{"errors":["unauthorized"]}"#)],
+    );
+    app(&p)
+        .args(["sync"])
+        .status(3)
+        .stderr("kvenv: error: Vault answered HTTP 401: unauthorized\n")
+        .file(".env", "OLD='kept'\n")
+        .run();
+}
+
+/// A listener that records every connection and answers nothing useful: a proxy that must not
+/// be used.
+fn recording_listener() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (addr, count)
+}
+
+#[test]
+fn a_loopback_vault_is_never_reached_through_a_proxy() {
+    let (proxy_addr, connections) = recording_listener();
+    for (var, host) in [
+        ("HTTP_PROXY", "127.0.0.1"),
+        ("http_proxy", "localhost"),
+        ("ALL_PROXY", "127.0.0.1"),
+    ] {
+        let addr = server().addr.replace("127.0.0.1", host);
+        Test::new()
+            .kv1("kv")
+            .secret("kv/app", json!({"A": "CANARY-not-for-the-proxy"}))
+            .manifest("[secrets]\nA = \"@/kv/app\"\n")
+            .env("VAULT_ADDR", &addr)
+            .env(var, &proxy_addr)
+            .args(["sync", "-q"])
+            .stderr("")
+            .run();
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "the proxy was used");
 }

@@ -155,7 +155,17 @@ fn the_servers_ca_and_the_wrong_ones() {
         .args(["sync"])
         .status(5)
         .stderr_contains("invalid peer certificate: UnknownIssuer")
+        .stderr_contains(
+            "give its CA with VAULT_CACERT, BAO_CACERT, --ca-cert or [vault.tls] ca_cert",
+        )
         .file(".env", "OLD='kept'\n")
+        .run();
+    // http:// to a server that speaks TLS.
+    app(&server)
+        .env("VAULT_ADDR", &server.addr.replace("https://", "http://"))
+        .args(["sync"])
+        .status(2)
+        .stderr_contains("the server speaks HTTPS: write https:// in the address")
         .run();
     let other = tempfile::tempdir().unwrap();
     pki(other.path(), "other-ca");
