@@ -55,9 +55,7 @@ pub fn token(auth: &AuthSection, base: &Path, env: EnvLookup) -> Result<String, 
         (Some(t), _) => t,
         (None, Some(c)) => credential("token", c, base, env)?,
         (None, None) => match env("HOME") {
-            Some(home) => read_token_file(&PathBuf::from(home).join(".vault-token"))
-                .ok()
-                .flatten()
+            Some(home) => read_token_file(&PathBuf::from(home).join(".vault-token"))?
                 .ok_or(VaultError::NoToken)?,
             None => return Err(VaultError::NoToken),
         },

@@ -115,6 +115,49 @@ fn approle_logs_in_and_revokes_its_token() {
     assert_eq!(live_tokens(&mount), 1);
 }
 
+/// `kvenv run` gives the command the secrets, not the means to fetch more: every variable kvenv
+/// read a credential from, and each one's `_FILE` twin, is removed from its environment.
+#[test]
+fn run_removes_every_credential_it_read() {
+    let t = app();
+    let (mount, role_id, secret_id) = approle(&t);
+    let ran = t
+        .manifest(&format!(
+            "[vault.auth]\nmethod = \"approle\"\nmount = \"{mount}\"\nrole_id = {{ env = \"ROLE_ID\" }}\nsecret_id = {{ env = \"SECRET_ID\" }}\n[secrets]\nA = \"@/kv/app\"\n"
+        ))
+        .env("ROLE_ID", &role_id)
+        .env("SECRET_ID", &secret_id)
+        .env("SECRET_ID_FILE", "/run/secrets/secret-id")
+        .env("VAULT_TOKEN", "CANARY-vault-token")
+        .env("BAO_TOKEN_FILE", "/run/secrets/bao-token")
+        .env("UNRELATED", "kept")
+        .canary(&role_id)
+        .canary(&secret_id)
+        .canary("CANARY-vault-token")
+        .values_on_stdout()
+        .args(["run", "--", "env"])
+        .any_stdout()
+        .stderr("")
+        .run();
+    let names: Vec<&str> = ran
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(n, _)| n))
+        .collect();
+    for gone in [
+        "ROLE_ID",
+        "SECRET_ID",
+        "SECRET_ID_FILE",
+        "VAULT_TOKEN",
+        "BAO_TOKEN_FILE",
+    ] {
+        assert!(!names.contains(&gone), "{gone} reached the command");
+    }
+    assert!(ran.stdout.contains("A=CANARY-auth-value\n"));
+    assert!(ran.stdout.contains("UNRELATED=kept\n"));
+    assert_eq!(live_tokens(&mount), 0);
+}
+
 #[test]
 fn approle_revokes_even_when_the_run_fails() {
     let t = app();
@@ -408,6 +451,81 @@ fn github_actions() {
         seen[1]
     );
     assert!(!seen[1].to_lowercase().contains("x-vault-token"));
+    assert_eq!(live_tokens(&mount), 0);
+}
+
+/// GitHub's real ID-token endpoint is HTTPS with a public certificate, whatever the Vault
+/// server uses. kvenv must ask it with the system's roots, not with the Vault client's (which
+/// over plain HTTP has none, and with VAULT_CACERT has only the private CA). The "system roots"
+/// here are a test CA given as `SSL_CERT_FILE`, which the system-root loader honours; the
+/// endpoint is a small HTTPS server in Python with a certificate from that CA.
+#[test]
+fn github_actions_asks_for_its_token_with_the_system_roots() {
+    let t = app();
+    let (mount, key) = jwt_mount(&t);
+    let jwt = sign_jwt(
+        &key,
+        json!({"iss": ISSUER, "aud": "kvenv-test", "repository": "acme/app"}),
+    );
+    let pki = tempfile::tempdir().unwrap();
+    crate::tls::pki(pki.path(), "system-ca");
+    std::fs::write(
+        pki.path().join("answer.json"),
+        json!({ "value": jwt }).to_string(),
+    )
+    .unwrap();
+    let port = crate::server::free_port();
+    let script = format!(
+        r#"
+import http.server, ssl
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        ok = self.headers.get("Authorization") == "Bearer request-token"
+        body = open("answer.json", "rb").read() if ok else b"{{}}"
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", {port}), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain("server.pem", "server.key")
+s.socket = c.wrap_socket(s.socket, server_side=True)
+s.timeout = 60
+print("ready", flush=True)
+s.handle_request()
+"#
+    );
+    let mut endpoint = Command::new("python3")
+        .args(["-c", &script])
+        .current_dir(pki.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It prints "ready" once it listens.
+    let mut ready = String::new();
+    BufReader::new(endpoint.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready, "ready\n");
+    t.manifest(&format!(
+        "[vault.auth]\nmethod = \"github-actions\"\nmount = \"{mount}\"\nrole = \"deploy\"\naudience = \"kvenv-test\"\n[secrets]\nA = \"@/kv/app\"\n"
+    ))
+    .env(
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        &format!("https://127.0.0.1:{port}/idtoken?api-version=2.0"),
+    )
+    .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token")
+    .env("SSL_CERT_FILE", pki.path().join("system-ca.pem").to_str().unwrap())
+    .canary(&jwt)
+    .args(["sync", "-q"])
+    .stderr("")
+    .file(".env", &format!("{HEADER}A='CANARY-auth-value'\n"))
+    .run();
+    let _ = endpoint.kill();
+    let _ = endpoint.wait();
     assert_eq!(live_tokens(&mount), 0);
 }
 

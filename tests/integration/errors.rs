@@ -420,3 +420,32 @@ fn a_pinned_version_keeps_the_data_hint() {
         .stderr("kvenv: error: A (secrets.toml:2): @/kv/data/app: version 1 does not exist (did you mean @/kv/app? kvenv adds data/ itself: write @/kv/app, not @/kv/data/app); pin an existing version\n")
         .run();
 }
+
+/// A least-privilege CI token, made without the `default` policy, may not look itself up: a
+/// 403 on a path it lacks is "forbidden" (exit 4), not "your token is bad" (exit 3).
+#[test]
+fn a_token_without_the_default_policy_is_forbidden_not_rejected() {
+    let t = with_old_file();
+    let policy = t.expand("path \"@/kv/app\" { capabilities = [\"read\"] }");
+    server().ok(
+        "PUT",
+        &format!("sys/policies/acl/{}-nodefault", t.prefix),
+        Some(json!({ "policy": policy })),
+    );
+    let token = server().ok(
+        "POST",
+        "auth/token/create",
+        Some(json!({"policies": [format!("{}-nodefault", t.prefix)], "no_default_policy": true, "ttl": "10m"})),
+    )["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.manifest("[vault]\nkv_version = { \"@/kv\" = 1 }\n[secrets]\nA = \"@/kv/app\"\nX = \"@/kv/other\"\n")
+        .env("VAULT_TOKEN", &token)
+        .canary(&token)
+        .args(["sync"])
+        .status(4)
+        .stderr("kvenv: error: X (secrets.toml:5): @/kv/other: permission denied: the token's policies do not allow `read` on @/kv/other; `kvenv policy` prints the policy this manifest needs\n")
+        .file(".env", OLD)
+        .run();
+}

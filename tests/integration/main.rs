@@ -9,6 +9,7 @@ mod check;
 mod errors;
 mod export;
 mod faults;
+mod files;
 mod gitignore;
 // Not a feature: the GitHub Actions runner's rules, ported for the `--format github` tests.
 #[allow(dead_code)]
@@ -16,6 +17,7 @@ mod github_runner;
 mod kv;
 mod readme;
 mod seed;
+mod streams;
 mod sync;
 mod tls;
 mod validate;

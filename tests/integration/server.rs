@@ -167,6 +167,19 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// POST a body given as JSON text (numbers exactly as written), asserting a 2xx answer.
+    pub fn post_text(&self, path: &str, body: &str) {
+        let resp = self
+            .http
+            .post(format!("{}/v1/{path}", self.addr))
+            .header("X-Vault-Token", ROOT_TOKEN)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .expect("OpenBao request failed");
+        assert!(resp.status().is_success(), "POST {path}: {}", resp.status());
+    }
+
     /// Like [`Server::api`], asserting a 2xx answer.
     pub fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let (status, value) = self.api(method, path, body);

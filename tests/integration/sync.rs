@@ -313,3 +313,126 @@ fn a_manifest_in_another_folder() {
         .no_file(".env")
         .run();
 }
+
+#[test]
+fn numbers_keep_the_text_the_server_sent() {
+    let t = Test::new().kv1("kv");
+    crate::server::server().post_text(
+        &t.expand("@/kv/app"),
+        r#"{"EXP": 1e3, "E5": 1E5, "BIG": 12345678901234567890123, "F": 0.1000, "NEG": -0, "OBJ": {"n": 1e3, "s": "a b"}}"#,
+    );
+    t.manifest("[secrets]\n\"N_*\" = \"@/kv/app\"\n")
+        .args(["sync", "-q"])
+        .stderr("")
+        .file(
+            ".env",
+            &format!("{HEADER}N_BIG='12345678901234567890123'\nN_E5='1E5'\nN_EXP='1e3'\nN_F='0.1000'\nN_NEG='-0'\nN_OBJ='{{\"n\":1e3,\"s\":\"a b\"}}'\n"),
+        )
+        .run();
+}
+
+#[test]
+fn imports_may_not_set_loader_shell_or_vault_variables() {
+    for key in [
+        "PATH",
+        "LD_PRELOAD",
+        "bash_env",
+        "NODE_OPTIONS",
+        "vault_addr",
+        "GIT_SSH_COMMAND",
+        "HTTPS_PROXY",
+    ] {
+        let name = key.to_uppercase();
+        Test::new()
+            .kv1("kv")
+            .secret("kv/app", json!({ key: "CANARY-hijack", "FINE": "ok" }))
+            .manifest("[secrets]\n\"*\" = \"@/kv/app\"\n")
+            .args(["sync"])
+            .status(2)
+            .stderr(&format!("kvenv: error: * (secrets.toml:2): @/kv/app: key {key:?} would set {name}, which an import may not set (it changes how programs load code, run git or reach Vault); map the key explicitly if the app needs it\n"))
+            .no_file(".env")
+            .run();
+    }
+    // An explicit entry may name one: the manifest's author chose it.
+    Test::new()
+        .kv1("kv")
+        .secret("kv/app", json!({"PATH": "/opt/app/bin", "FINE": "ok"}))
+        .manifest("[secrets]\n\"*\" = \"@/kv/app\"\nPATH = \"@/kv/app\"\n")
+        .args(["sync", "-q"])
+        .stderr("")
+        .file(".env", &format!("{HEADER}FINE='ok'\nPATH='/opt/app/bin'\n"))
+        .run();
+    // A prefix that only makes such names is refused offline.
+    Test::new()
+        .manifest("[secrets]\n\"LD_*\" = \"@/kv/app\"\n")
+        .args(["validate"])
+        .status(2)
+        .stderr("kvenv: error: secrets.toml:2: LD_*: an import may not set LD_* variables (they change how programs load code, run git or reach Vault); map each key explicitly\n")
+        .run();
+}
+
+#[test]
+fn a_placeholder_must_fill_whole_segments() {
+    let manifest = "[vars]\nenv = \"dev\"\n[secrets]\nA = \"@/kv/{env}/app\"\n";
+    for (var, why) in [
+        (
+            "env=",
+            "--var env=: a placeholder's value may not be empty (it would drop a segment from the path)",
+        ),
+        (
+            "env=/",
+            "--var env=/: an empty segment is not allowed (a placeholder fills whole path segments: no leading, trailing or doubled /)",
+        ),
+        (
+            "env=.",
+            "--var env=.: the segment \".\" is not allowed (it would read another secret than the path names)",
+        ),
+        (
+            "env=a/../b",
+            "--var env=a/../b: the segment \"..\" is not allowed (it would read another secret than the path names)",
+        ),
+    ] {
+        Test::new()
+            .kv1("kv")
+            .secret("kv/app", json!({"A": "CANARY-the-wrong-secret"}))
+            .manifest(manifest)
+            .args(["sync", "--var", var])
+            .status(2)
+            .stderr(&format!("kvenv: error: secrets.toml: {why}\n"))
+            .no_file(".env")
+            .reads(&[])
+            .run();
+    }
+    Test::new()
+        .manifest("[vars]\nenv = \"\"\n[secrets]\nA = \"@/kv/{env}/app\"\n")
+        .args(["validate"])
+        .status(2)
+        .stderr("kvenv: error: secrets.toml:2: [vars] env = \"\": a placeholder's value may not be empty (it would drop a segment from the path)\n")
+        .run();
+}
+
+#[test]
+fn a_kv_version_2_declared_on_a_v1_mount_is_detected() {
+    for entry in [
+        "A = \"@/kv/app\"",
+        "A = { path = \"@/kv/app\", default = \"fallback\" }",
+    ] {
+        Test::new()
+            .kv1("kv")
+            .secret("kv/app", json!({"A": "CANARY-v1-value"}))
+            .manifest(&format!("[vault]\nkv_version = {{ \"@/kv\" = 2 }}\n[secrets]\n{entry}\n"))
+            .args(["sync"])
+            .status(2)
+            .stderr("kvenv: error: A (secrets.toml:4): @/kv/app: mount @/kv is KV v1 but the manifest declares kv_version = 2 for it; set it to 1 or remove it\n")
+            .no_file(".env")
+            .run();
+    }
+    // A secret that really is missing from a real v2 mount is still just missing.
+    Test::new()
+        .kv2("kv")
+        .manifest("[vault]\nkv_version = { \"@/kv\" = 2 }\n[secrets]\nA = { path = \"@/kv/app\", default = \"fallback\" }\n")
+        .args(["sync", "-q"])
+        .stderr("")
+        .file(".env", &format!("{HEADER}A='fallback'\n"))
+        .run();
+}

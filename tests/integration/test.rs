@@ -47,6 +47,7 @@ pub struct Test {
     values_on_stdout: bool,
     secrets_values: Vec<String>,
     expect_reads: Option<Vec<String>>,
+    user: Option<u32>,
 }
 
 /// What a run left behind, for checks the builder has no method for.
@@ -84,6 +85,7 @@ impl Test {
             values_on_stdout: false,
             secrets_values: Vec::new(),
             expect_reads: None,
+            user: None,
         }
     }
 
@@ -169,8 +171,8 @@ impl Test {
         self.dir.path().join(rel)
     }
 
-    pub fn args<const N: usize>(mut self, args: [&str; N]) -> Test {
-        let expanded: Vec<String> = args.iter().map(|a| self.expand(a)).collect();
+    pub fn args<'a>(mut self, args: impl IntoIterator<Item = &'a str>) -> Test {
+        let expanded: Vec<String> = args.into_iter().map(|a| self.expand(a)).collect();
         self.args.extend(expanded);
         self
     }
@@ -229,6 +231,12 @@ impl Test {
         self
     }
 
+    /// Run kvenv as this user and group id (the test must run as root to switch).
+    pub fn run_as(mut self, id: u32) -> Test {
+        self.user = Some(id);
+        self
+    }
+
     /// This command prints values on stdout by design (export).
     pub fn values_on_stdout(mut self) -> Test {
         self.values_on_stdout = true;
@@ -257,7 +265,22 @@ impl Test {
                 None => cmd.env_remove(k),
             };
         }
-        let output = cmd.output().expect("cannot run kvenv");
+        if let Some(id) = self.user {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setgroups(0, std::ptr::null()) != 0
+                        || libc::setgid(id) != 0
+                        || libc::setuid(id) != 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let output = output_within(cmd, WATCHDOG);
         let stdout = normalize(&String::from_utf8_lossy(&output.stdout));
         let stderr = normalize(&String::from_utf8_lossy(&output.stderr));
         let shown = |s: &str| s.replace(&format!("{}/", self.prefix), "@/");
@@ -334,6 +357,44 @@ impl Ran {
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).unwrap()
     }
+}
+
+/// No run may take longer: a kvenv that hangs (on a FIFO, an endless body) fails its test
+/// instead of blocking the whole suite.
+pub const WATCHDOG: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Run `cmd` to completion with its output captured, killing it if it outlives `limit`.
+pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> std::process::Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run kvenv");
+    wait_within(child, limit)
+}
+
+/// Wait for `child` and collect what it printed, killing it if it outlives `limit`.
+pub fn wait_within(child: std::process::Child, limit: std::time::Duration) -> std::process::Output {
+    let pid = child.id() as libc::pid_t;
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if wait.recv_timeout(limit).is_err() {
+            // SAFETY: kill has no memory-safety preconditions. The child is reaped only when
+            // wait_with_output returns, after which `done` is sent at once; a run this long has
+            // failed either way.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            true
+        } else {
+            false
+        }
+    });
+    let output = child.wait_with_output().expect("cannot wait for kvenv");
+    let _ = done.send(());
+    assert!(
+        !watchdog.join().unwrap(),
+        "kvenv ran longer than {limit:?} and was killed"
+    );
+    output
 }
 
 /// `in 12 ms` → `in X ms`.

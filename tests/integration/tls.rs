@@ -26,7 +26,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A CA, a server certificate for 127.0.0.1/localhost and a client certificate, in `dir`.
-fn pki(dir: &Path, ca: &str) {
+pub fn pki(dir: &Path, ca: &str) {
     let ca_cn = format!("/CN={ca}");
     openssl(
         dir,

@@ -410,3 +410,16 @@ fn completions_and_man_page() {
     );
     assert!(man.contains("sync"));
 }
+
+#[test]
+fn policy_refuses_paths_it_cannot_grant_exactly() {
+    for (path, c) in [("@/kv/a*b", '*'), ("@/kv/x+y/z", '+')] {
+        Test::new()
+            .manifest(&format!("[vault]\nkv_version = {{ \"@/kv\" = 2 }}\n[secrets]\nA = \"{path}\"\n"))
+            .args(["policy"])
+            .status(2)
+            .stdout("")
+            .stderr(&format!("kvenv: error: A (secrets.toml:4): the path {path} contains `{c}`, which a Vault policy reads as a wildcard (HCL cannot write it literally), so no policy grants exactly this secret; rename the secret\n"))
+            .run();
+    }
+}
