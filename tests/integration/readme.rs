@@ -137,6 +137,50 @@ fn compose_env_file() {
     assert_eq!(env["PEM"], "-----BEGIN KEY-----\nCANARY\n-----END KEY-----");
 }
 
+/// The GitHub Actions job: its first step's `run:` line, run as the runner would (the step's
+/// `env:` given, `$GITHUB_ENV` an empty file), then the runner's own rules (ported in
+/// `github_runner.rs`) applied to what it printed and appended.
+#[test]
+fn github_actions_job() {
+    let yaml = snippet("github");
+    let steps: Vec<&str> = yaml
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- run: "))
+        .map(|c| c.split(" #").next().unwrap().trim())
+        .collect();
+    assert_eq!(steps[0], "kvenv export --format github");
+    let ran = app().args(["validate"]).any_stdout().run();
+    std::fs::write(ran.path("github_env"), "").unwrap();
+    let out = shell(
+        ran.dir.path(),
+        &format!("GITHUB_ENV=github_env RUNNER_OS=Linux {}", steps[0]),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut masker = crate::github_runner::Masker::new();
+    let log =
+        crate::github_runner::run_step_stdout(&String::from_utf8_lossy(&out.stdout), &mut masker);
+    assert!(log.is_empty(), "{log:?}");
+    let set = crate::github_runner::parse_env_file(&ran.read("github_env")).unwrap();
+    assert_eq!(
+        set,
+        [
+            ("A".to_string(), "CANARY-readme".to_string()),
+            (
+                "PEM".into(),
+                "-----BEGIN KEY-----\nCANARY\n-----END KEY-----".into()
+            ),
+        ]
+    );
+    // The next step prints them: the log shows only masks.
+    let echo: String = set.iter().map(|(n, v)| format!("{n}={v}\n")).collect();
+    let log = crate::github_runner::run_step_stdout(&echo, &mut masker).join("\n");
+    assert!(!log.contains("CANARY"), "{log}");
+}
+
 #[test]
 fn migration_commands() {
     let t = Test::new().kv1("kv");
@@ -165,4 +209,13 @@ fn migration_commands() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("CANARY") && !String::from_utf8_lossy(&out.stderr).contains("CANARY"));
     assert_eq!(python_dotenv(&ran.path(".env")), before);
+    // No copy of the secrets is left behind, and the one file is private and ignored.
+    let files: Vec<String> = std::fs::read_dir(ran.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("env") && n != ".env")
+        .collect();
+    assert_eq!(files, Vec::<String>::new());
+    assert_eq!(crate::test::mode(&ran.path(".env")), 0o600);
+    assert_eq!(ran.read(".gitignore"), "/.env\n");
 }
