@@ -44,7 +44,8 @@ pub fn run(command: Command) -> Result<u8, Error> {
             project,
             env,
             mount,
-        } => init(&manifest, from.as_deref(), project, &env, &mount),
+            readers,
+        } => init(&manifest, from.as_deref(), project, &env, &mount, &readers),
         Command::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "kvenv", &mut std::io::stdout());
@@ -538,13 +539,12 @@ fn push(c: &Common, from: Option<&Path>, apply: bool, overwrite: bool) -> Result
             crate::error::io_reason(&e)
         ))
     })?;
-    let values: HashMap<String, String> = crate::envfile::parse(&text)
+    let values: HashMap<String, String> = crate::envfile::parse(&text, &plan.output.readers)
         .map_err(|e| {
             Error::Usage(format!(
-                "{}:{}: cannot read this line ({}); fix it or remove it",
+                "{}:{}: {e}; fix the line, or name the programs that read the file ([output] readers, --reader)",
                 file.display(),
-                e.line,
-                e.reason
+                e.line
             ))
         })?
         .into_iter()
@@ -596,14 +596,26 @@ fn push(c: &Common, from: Option<&Path>, apply: bool, overwrite: bool) -> Result
 }
 
 /// A starter manifest: each variable of `from` (or an example) at
-/// `kv/{project}/{env}/<lower_snake_name>`, the seed script's convention.
+/// `kv/{project}/{env}/<lower_snake_name>`, the seed script's convention. `from` is read the way
+/// `readers` read it (the default readers when none are given); readers other than the default
+/// go into `[output] readers`.
 fn init(
     manifest: &Path,
     from: Option<&Path>,
     project: Option<String>,
     env: &str,
     mount: &str,
+    readers: &[render::Reader],
 ) -> Result<u8, Error> {
+    let mut chosen: Vec<render::Reader> = Vec::new();
+    for r in readers {
+        if !chosen.contains(r) {
+            chosen.push(*r);
+        }
+    }
+    if chosen.is_empty() {
+        chosen = render::Reader::DEFAULT.to_vec();
+    }
     if manifest.exists() {
         return Err(Error::Usage(format!(
             "{} already exists; kvenv init does not overwrite it",
@@ -626,25 +638,14 @@ fn init(
                     crate::error::io_reason(&e)
                 ))
             })?;
-            let pairs = crate::envfile::parse(&text).map_err(|e| {
+            let pairs = crate::envfile::parse(&text, &chosen).map_err(|e| {
                 Error::Usage(format!(
-                    "{}:{}: cannot read this line ({})",
+                    "{}:{}: {e}; fix the line, or name the programs that read the file (--reader)",
                     file.display(),
-                    e.line,
-                    e.reason
+                    e.line
                 ))
             })?;
-            let mut names = Vec::new();
-            for (name, _) in pairs {
-                if crate::plan::is_identifier(&name) {
-                    names.push(name);
-                } else {
-                    eprintln!(
-                        "kvenv: warning: skipping {name:?}: not a valid environment variable name"
-                    );
-                }
-            }
-            names
+            pairs.into_iter().map(|(name, _)| name).collect()
         }
         None => vec!["DATABASE_URL".into(), "SECRET_KEY".into()],
     };
@@ -660,7 +661,12 @@ fn init(
         quote(&project),
         quote(env)
     ));
-    text.push_str("[output]\npath = \".env\"\n\n[secrets]\n");
+    text.push_str("[output]\npath = \".env\"\n");
+    if chosen != render::Reader::DEFAULT {
+        let names: Vec<String> = chosen.iter().map(|r| quote(r.name())).collect();
+        text.push_str(&format!("readers = [{}]\n", names.join(", ")));
+    }
+    text.push_str("\n[secrets]\n");
     let width = names.iter().map(String::len).max().unwrap_or(0);
     for name in &names {
         let path = format!("{mount}/{{project}}/{{env}}/{}", name.to_lowercase());

@@ -332,6 +332,7 @@ fn init_refuses_to_overwrite_and_writes_an_example() {
 fn migration_from_a_hand_kept_env_round_trips() {
     let t = Test::new().kv1("kv");
     let hand_kept = "# the old file\nFLASK_APP=app.py\nSECRET_KEY='CANARY s3cr=t #not a comment'\nexport POSTGRES_PASSWORD=\"CANARY-p@ss \\\"quoted\\\"\"\nMULTI=\"line one\nline two\"\n";
+    // npm's dotenv keeps the `\` of `\"`, so this file is migrated for the programs that read it.
     let ran = t
         .write(".env", hand_kept)
         .canary("CANARY s3cr=t #not a comment")
@@ -343,6 +344,12 @@ fn migration_from_a_hand_kept_env_round_trips() {
             "shop",
             "--mount",
             "MOUNT",
+            "--reader",
+            "python-dotenv",
+            "--reader",
+            "docker-compose",
+            "--reader",
+            "sh",
         ])
         .stderr_contains("wrote secrets.toml (4 variables)")
         .run();
@@ -350,6 +357,10 @@ fn migration_from_a_hand_kept_env_round_trips() {
     let manifest = ran
         .read("secrets.toml")
         .replace("\"MOUNT/", &format!("\"{prefix}/kv/"));
+    assert!(
+        manifest.contains("\n[output]\npath = \".env\"\nreaders = [\"python-dotenv\", \"docker-compose\", \"sh\"]\n"),
+        "{manifest}"
+    );
     let before = python_dotenv(&ran.path(".env"));
     std::fs::write(ran.path("secrets.toml"), &manifest).unwrap();
     let run = |args: &[&str]| {
