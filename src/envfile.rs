@@ -87,36 +87,37 @@ impl File<'_> {
         self.text[..offset].matches('\n').count() + 1
     }
 
+    /// The refusal of the entry at `at`: `lead`, then what each group of readers does.
     fn refuse(
         &self,
         at: usize,
         name: Option<&str>,
+        lead: &str,
         groups: Vec<(Vec<Reader>, Vec<String>)>,
     ) -> ParseError {
         let mut readers = Vec::new();
         for (group, _) in &groups {
             readers.extend(group.iter().copied());
         }
+        let said: Vec<String> = groups
+            .into_iter()
+            .map(|(group, phrases)| sentence(&group, &phrases))
+            .collect();
+        let said = said.join("; ");
         ParseError {
             line: self.line_of(at),
             name: name.map(str::to_owned),
             readers,
-            reason: groups
-                .into_iter()
-                .map(|(group, phrases)| sentence(&group, &phrases))
-                .collect::<Vec<_>>()
-                .join("; "),
+            reason: if lead.is_empty() {
+                said
+            } else {
+                format!("{lead}: {said}")
+            },
         }
     }
 
-    /// Each reader that gives a reason, grouped by reason, in declared order.
-    fn refuse_each(
-        &self,
-        at: usize,
-        name: Option<&str>,
-        lead: &str,
-        why: impl Fn(Reader) -> Option<Why>,
-    ) -> Result<(), ParseError> {
+    /// Each declared reader that gives a reason, grouped by reason, in declared order.
+    fn reasons(&self, why: impl Fn(Reader) -> Option<Why>) -> Vec<(Vec<Reader>, Vec<String>)> {
         let mut groups: Vec<(Vec<Reader>, Vec<String>)> = Vec::new();
         for r in &self.readers {
             if let Some(w) = why(*r) {
@@ -126,14 +127,22 @@ impl File<'_> {
                 }
             }
         }
+        groups
+    }
+
+    /// Refuse the entry at `at` if any declared reader gives a reason.
+    fn refuse_each(
+        &self,
+        at: usize,
+        name: Option<&str>,
+        lead: &str,
+        why: impl Fn(Reader) -> Option<Why>,
+    ) -> Result<(), ParseError> {
+        let groups = self.reasons(why);
         if groups.is_empty() {
             return Ok(());
         }
-        let mut e = self.refuse(at, name, groups);
-        if !lead.is_empty() {
-            e.reason = format!("{lead}: {}", e.reason);
-        }
-        Err(e)
+        Err(self.refuse(at, name, lead, groups))
     }
 
     fn parse(&self) -> Result<Vec<(String, String)>, ParseError> {
@@ -200,6 +209,7 @@ impl File<'_> {
                     return Err(self.refuse(
                         pos,
                         name,
+                        "",
                         vec![(
                             vec![Reader::Dotenvy],
                             vec!["keeps the first of two different values for one name (its dotenv() never replaces a variable already set; the other readers keep the last)".into()],
@@ -250,10 +260,7 @@ impl File<'_> {
                 },
             ),
         };
-        match self.refuse_each(at, None, lead, |r| Some(why(r))) {
-            Err(e) => e,
-            Ok(()) => unreachable!("every reader gives a reason"),
-        }
+        self.refuse(at, None, lead, self.reasons(|r| Some(why(r))))
     }
 
     /// The readers read different values: group them by what they read, with what each did.
@@ -287,9 +294,7 @@ impl File<'_> {
             }
             parts.push((group.clone(), phrases));
         }
-        let mut e = self.refuse(at, Some(name), parts);
-        e.reason = format!("the readers read different values: {}", e.reason);
-        e
+        self.refuse(at, Some(name), "the readers read different values", parts)
     }
 }
 
