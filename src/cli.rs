@@ -98,6 +98,10 @@ pub enum Command {
         /// The KV mount.
         #[arg(long, value_name = "MOUNT", default_value = "kv")]
         mount: String,
+        /// A program that reads the .env (repeatable; written to [output] readers): --from is
+        /// read as they all read it [default: python-dotenv, node-dotenv, docker-compose, sh].
+        #[arg(long = "reader", value_name = "NAME", value_parser = parse_reader)]
+        readers: Vec<Reader>,
     },
     /// Print a shell completion script.
     Completions {

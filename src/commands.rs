@@ -45,7 +45,8 @@ pub fn run(command: Command) -> Result<u8, Error> {
             project,
             env,
             mount,
-        } => init(&manifest, from.as_deref(), project, &env, &mount),
+            readers,
+        } => init(&manifest, from.as_deref(), project, &env, &mount, &readers),
         Command::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
@@ -547,24 +548,10 @@ fn push(c: &Common, from: Option<&Path>, apply: bool, overwrite: bool) -> Result
     let file = from
         .map(Path::to_path_buf)
         .unwrap_or_else(|| plan.output.path.clone());
-    let text = std::fs::read_to_string(&file).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read {}: {}",
-            file.display(),
-            crate::error::io_reason(&e)
-        ))
-    })?;
-    let values: HashMap<String, String> = crate::envfile::parse(&text)
-        .map_err(|e| {
-            Error::Usage(format!(
-                "{}:{}: cannot read this line ({}); fix it or remove it",
-                file.display(),
-                e.line,
-                e.reason
-            ))
-        })?
-        .into_iter()
-        .collect();
+    let values: HashMap<String, String> =
+        read_hand_kept(&file, &plan.output.readers, "[output] readers, --reader")?
+            .into_iter()
+            .collect();
     let shown = file.display().to_string();
     let session = Session::open(&plan, c, &ui)?;
     let result = session.within(async {
@@ -611,15 +598,49 @@ fn push(c: &Common, from: Option<&Path>, apply: bool, overwrite: bool) -> Result
     result
 }
 
+/// A `.env` that kvenv did not write (for `push` and `init --from`): a regular file, bounded,
+/// read the way `readers` read it (see [`crate::envfile`]). `where_readers` says where the user
+/// names the readers, for the message of a line they read differently.
+fn read_hand_kept(
+    file: &Path,
+    readers: &[render::Reader],
+    where_readers: &str,
+) -> Result<Vec<(String, String)>, Error> {
+    let unreadable =
+        |reason: String| Error::Usage(format!("cannot read {}: {reason}", file.display()));
+    let text = crate::files::read_text(file, crate::files::LIMIT)
+        .map_err(|e| unreadable(crate::error::io_reason(&e)))?
+        .ok_or_else(|| unreadable("no such file or directory".into()))?;
+    crate::envfile::parse(&text, readers).map_err(|e| {
+        Error::Usage(format!(
+            "{}:{}: {e}; fix the line, or name the programs that read the file ({where_readers})",
+            file.display(),
+            e.line
+        ))
+    })
+}
+
 /// A starter manifest: each variable of `from` (or an example) at
-/// `kv/{project}/{env}/<lower_snake_name>`, the seed script's convention.
+/// `kv/{project}/{env}/<lower_snake_name>`, the seed script's convention. `from` is read the way
+/// `readers` read it (the default readers when none are given); readers other than the default
+/// go into `[output] readers`.
 fn init(
     manifest: &Path,
     from: Option<&Path>,
     project: Option<String>,
     env: &str,
     mount: &str,
+    readers: &[render::Reader],
 ) -> Result<u8, Error> {
+    let mut chosen: Vec<render::Reader> = Vec::new();
+    for r in readers {
+        if !chosen.contains(r) {
+            chosen.push(*r);
+        }
+    }
+    if chosen.is_empty() {
+        chosen = render::Reader::DEFAULT.to_vec();
+    }
     if manifest.exists() {
         return Err(Error::Usage(format!(
             "{} already exists; kvenv init does not overwrite it",
@@ -634,34 +655,10 @@ fn init(
     });
     let mount = mount.trim_matches('/');
     let names: Vec<String> = match from {
-        Some(file) => {
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                Error::Usage(format!(
-                    "cannot read {}: {}",
-                    file.display(),
-                    crate::error::io_reason(&e)
-                ))
-            })?;
-            let pairs = crate::envfile::parse(&text).map_err(|e| {
-                Error::Usage(format!(
-                    "{}:{}: cannot read this line ({})",
-                    file.display(),
-                    e.line,
-                    e.reason
-                ))
-            })?;
-            let mut names = Vec::new();
-            for (name, _) in pairs {
-                if crate::plan::is_identifier(&name) {
-                    names.push(name);
-                } else {
-                    ui::line(&format!(
-                        "warning: skipping {name:?}: not a valid environment variable name"
-                    ));
-                }
-            }
-            names
-        }
+        Some(file) => read_hand_kept(file, &chosen, "--reader")?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect(),
         None => vec!["DATABASE_URL".into(), "SECRET_KEY".into()],
     };
     let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
@@ -676,7 +673,12 @@ fn init(
         quote(&project),
         quote(env)
     ));
-    text.push_str("[output]\npath = \".env\"\n\n[secrets]\n");
+    text.push_str("[output]\npath = \".env\"\n");
+    if chosen != render::Reader::DEFAULT {
+        let names: Vec<String> = chosen.iter().map(|r| quote(r.name())).collect();
+        text.push_str(&format!("readers = [{}]\n", names.join(", ")));
+    }
+    text.push_str("\n[secrets]\n");
     let width = names.iter().map(String::len).max().unwrap_or(0);
     for name in &names {
         let path = format!("{mount}/{{project}}/{{env}}/{}", name.to_lowercase());

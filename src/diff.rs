@@ -98,17 +98,9 @@ fn decode(bytes: &[u8], format: Format) -> Option<Vec<(String, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
 
     fn var(n: &str, v: &str) -> Var {
-        Var {
-            name: n.into(),
-            value: Secret::new(v),
-            path: "p".into(),
-            version: None,
-            default: false,
-            mask: true,
-        }
+        Var::new(n, v, "p")
     }
 
     #[test]

@@ -56,3 +56,17 @@ pub struct Var {
     /// configuration, whose short values would otherwise blank every such word in the log.
     pub mask: bool,
 }
+
+impl Var {
+    /// A variable read from `path` (latest version, masked): what most tests need.
+    pub fn new(name: impl Into<String>, value: impl Into<String>, path: impl Into<String>) -> Var {
+        Var {
+            name: name.into(),
+            value: Secret::new(value),
+            path: path.into(),
+            version: None,
+            default: false,
+            mask: true,
+        }
+    }
+}

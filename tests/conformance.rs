@@ -16,7 +16,12 @@
 //!    without `export `), each parser of each declared reader reads it back byte for byte, reads
 //!    no name that was not written (newline injection), and runs nothing. A refusal names a
 //!    declared reader and never the value.
-//! 3. **The report is current.** `docs/dotenv.md` is generated from these results; the suite
+//! 3. **Hand-kept files are read as their readers read them.** For a corpus of lines people
+//!    write by hand (`tests/conformance/handkept.rs`), and each reader set, every file
+//!    `kvenv::envfile::parse` accepts is read by each parser of each declared reader as exactly
+//!    the values kvenv read (alone, and all accepted lines in one file), and every refusal names
+//!    declared readers and never the value.
+//! 4. **The report is current.** `docs/dotenv.md` is generated from these results; the suite
 //!    fails when the committed file differs. `KVENV_WRITE_REPORT=1` rewrites it.
 //!
 //! godotenv is not run: it needs a Go toolchain this project cannot install quickly, so its rules
@@ -40,6 +45,8 @@
 
 #[path = "conformance/corpus.rs"]
 mod corpus;
+#[path = "conformance/handkept.rs"]
+mod handkept;
 #[path = "conformance/parsers.rs"]
 mod parsers;
 
@@ -48,6 +55,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use kvenv::envfile::{self, ParseError};
 use kvenv::render::dotenv::{self, Encoding};
 use kvenv::render::{self, Format, Options, Reader, RenderError};
 use kvenv::secret::{Secret, Var};
@@ -542,7 +550,8 @@ fn every_value_is_read_back_exactly_or_refused() {
 
 #[test]
 fn the_report_is_current() {
-    let report = report(results());
+    let mut report = report(results());
+    report.push_str(&hand_kept_report(hand_kept()));
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dotenv.md");
     if std::env::var_os("KVENV_WRITE_REPORT").is_some_and(|v| v == "1") {
         std::fs::create_dir_all(path.parent().unwrap()).expect("create docs/");
@@ -725,6 +734,356 @@ fn report(r: &Results) -> String {
             let _ = writeln!(out, "{s}");
         }
     }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hand-kept files: what `kvenv push` and `kvenv init --from` read.
+
+/// What kvenv made of one hand-kept file for one set of readers.
+type Decided = Result<Vec<(String, String)>, ParseError>;
+
+/// The hand-kept corpus run, shared by the tests below (the parsers run once).
+struct HandKept {
+    /// The corpus, with names filled in.
+    lines: Vec<handkept::Line>,
+    /// Per reader set (as [`reader_sets`]), per line.
+    decisions: Vec<Vec<Decided>>,
+    /// Per line, what each parser read from it alone.
+    read: Vec<HashMap<Parser, Outcome>>,
+    /// Accepted files read otherwise by a real parser, refusals that say the wrong thing.
+    problems: Vec<String>,
+}
+
+/// `template` with its placeholders replaced by `prefix` + `A`, `B`, `C`; and those names.
+fn instantiate(template: &str, prefix: &str) -> (String, Vec<String>) {
+    let mut text = template.to_owned();
+    let mut names = Vec::new();
+    for (placeholder, letter) in handkept::PLACEHOLDERS.iter().zip(["A", "B", "C"]) {
+        if text.contains(placeholder) {
+            let name = format!("{prefix}{letter}");
+            text = text.replace(placeholder, &name);
+            names.push(name);
+        }
+    }
+    if text.contains("RANDOM=") {
+        names.push("RANDOM".into());
+    }
+    (text, names)
+}
+
+fn hand_kept() -> &'static HandKept {
+    static HAND_KEPT: OnceLock<HandKept> = OnceLock::new();
+    HAND_KEPT.get_or_init(|| {
+        let (tools, _) = tools();
+        let dir = tempfile::tempdir().expect("temp dir");
+        run_hand_kept(tools, dir.path(), &reader_sets())
+    })
+}
+
+fn run_hand_kept(tools: &Tools, dir: &Path, sets: &[Vec<Reader>]) -> HandKept {
+    let mut batch = Batch::new(dir);
+    let mut lines = handkept::corpus();
+    // Every line alone in a file, read by every parser.
+    let mut single = Vec::new();
+    for (i, line) in lines.iter_mut().enumerate() {
+        let (text, names) = instantiate(&line.text, &format!("H{i}_"));
+        line.text = text;
+        let expected = names.into_iter().map(|n| (n, String::new())).collect();
+        single.push(batch.add(line.text.as_bytes(), expected, Parser::ALL.to_vec()));
+    }
+    // Per reader set, what kvenv decides, and one file of every line it accepts (those that
+    // end in a line break and do not start with a BOM), read by the set's parsers.
+    let mut problems = Vec::new();
+    let mut decisions = Vec::new();
+    let mut combined = Vec::new();
+    for (s, readers) in sets.iter().enumerate() {
+        let set = set_name(readers);
+        let decided: Vec<Decided> = lines
+            .iter()
+            .map(|l| envfile::parse(&l.text, readers))
+            .collect();
+        let mut text = String::new();
+        let mut expected = Vec::new();
+        for (i, (line, d)) in handkept::corpus().iter().zip(&decided).enumerate() {
+            let joinable = line.text.ends_with('\n')
+                && !line.text.starts_with('\u{feff}')
+                && !line.text.contains("RANDOM=");
+            if d.is_ok() && joinable {
+                let (t, _) = instantiate(&line.text, &format!("C{s}_{i}_"));
+                expected.extend(envfile::parse(&t, readers).unwrap_or_default());
+                text.push_str(&t);
+            }
+        }
+        match envfile::parse(&text, readers) {
+            Ok(read) if read == expected => {}
+            Ok(_) => problems.push(format!(
+                "[{set}] the accepted lines, read together, give other values than one by one"
+            )),
+            Err(e) => problems.push(format!(
+                "[{set}] the accepted lines are refused together: line {}: {e}",
+                e.line
+            )),
+        }
+        combined.push(batch.add(text.as_bytes(), expected, parsers_of(readers)));
+        decisions.push(decided);
+    }
+
+    let outcomes = batch.read(tools);
+    let judge = |set: &str, what: &str, p: Parser, o: &Outcome, read: &[(String, String)]| {
+        let mut found = Vec::new();
+        if let Some(e) = &o.error {
+            found.push(format!("[{set}] {what}: {}: error: {e}", p.name()));
+        }
+        for (name, value) in read {
+            if let Some(why) = o.misread(name, value) {
+                found.push(format!(
+                    "[{set}] {what}: {}: kvenv read {name} as {value:?}, the parser {why}",
+                    p.name()
+                ));
+            }
+        }
+        let extra: Vec<&String> = o
+            .vars
+            .keys()
+            .filter(|k| !read.iter().any(|(n, _)| n == *k))
+            .collect();
+        if !extra.is_empty() {
+            found.push(format!(
+                "[{set}] {what}: {}: read names kvenv did not: {extra:?}",
+                p.name()
+            ));
+        }
+        found
+    };
+    for ((readers, decided), &all) in sets.iter().zip(&decisions).zip(&combined) {
+        let set = set_name(readers);
+        for ((line, d), &file) in lines.iter().zip(decided).zip(&single) {
+            match d {
+                Ok(read) => {
+                    for p in parsers_of(readers) {
+                        problems.extend(judge(&set, line.name, p, &outcomes[&(p, file)], read));
+                    }
+                }
+                Err(e) => {
+                    if let Some(why) = hand_kept_refusal_problem(e, readers, &line.text) {
+                        problems.push(format!("[{set}] {}: {why}", line.name));
+                    }
+                }
+            }
+        }
+        for p in parsers_of(readers) {
+            let f = &batch.files[all];
+            problems.extend(judge(
+                &set,
+                "the file of all accepted lines",
+                p,
+                &outcomes[&(p, all)],
+                &f.expected,
+            ));
+        }
+    }
+    let read = single
+        .iter()
+        .map(|&file| {
+            Parser::ALL
+                .into_iter()
+                .map(|p| (p, outcomes[&(p, file)].clone()))
+                .collect()
+        })
+        .collect();
+    HandKept {
+        lines,
+        decisions,
+        read,
+        problems,
+    }
+}
+
+/// What is wrong with a refusal, if anything: it must name declared readers, at least one, each
+/// in its reason, and never hold a value of the line.
+fn hand_kept_refusal_problem(e: &ParseError, readers: &[Reader], text: &str) -> Option<String> {
+    let message = e.to_string();
+    if e.readers.is_empty() || e.readers.iter().any(|r| !readers.contains(r)) {
+        return Some(format!("the refusal names the wrong readers: {message}"));
+    }
+    if let Some(r) = e.readers.iter().find(|r| !e.reason.contains(r.name())) {
+        return Some(format!("the refusal does not name {}: {message}", r.name()));
+    }
+    for line in text.lines() {
+        let Some((_, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim_matches([' ', '\t', '\r', '\'', '"', '`']);
+        if value.chars().count() >= 4 && message.contains(value) {
+            return Some(format!("the refusal shows a value: {message}"));
+        }
+    }
+    None
+}
+
+#[test]
+fn hand_kept_lines_are_read_exactly_or_refused() {
+    let h = hand_kept();
+    assert!(h.lines.len() >= 60, "{} lines", h.lines.len());
+    for (readers, decided) in reader_sets().iter().zip(&h.decisions) {
+        let accepted = decided.iter().filter(|d| d.is_ok()).count();
+        println!(
+            "hand-kept lines, {}: {accepted} accepted, {} refused",
+            set_name(readers),
+            decided.len() - accepted
+        );
+    }
+    assert!(
+        h.problems.is_empty(),
+        "{} problems:\n{}",
+        h.problems.len(),
+        h.problems.join("\n")
+    );
+}
+
+#[test]
+fn hand_kept_rules_are_not_vacuous() {
+    // Each reader alone refuses something and reads most of the corpus; the default readers
+    // read the common dialect.
+    let h = hand_kept();
+    for (readers, decided) in reader_sets().iter().zip(&h.decisions) {
+        let accepted = decided.iter().filter(|d| d.is_ok()).count();
+        assert!(
+            accepted < decided.len(),
+            "{} refuses nothing",
+            set_name(readers)
+        );
+        assert!(
+            accepted * 3 > decided.len(),
+            "{}: only {accepted} of {} accepted",
+            set_name(readers),
+            decided.len()
+        );
+    }
+}
+
+#[test]
+fn the_windows_path_of_the_bug_report() {
+    // `WIN_PATH='C:\\new\\dir'`: python-dotenv reads one backslash each, the others two.
+    let h = hand_kept();
+    let line = h
+        .lines
+        .iter()
+        .position(|l| l.name == "SINGLE_WIN_PATH")
+        .expect("in the corpus");
+    let sets = reader_sets();
+    let decided = |readers: &[Reader]| {
+        let s = sets.iter().position(|x| x == readers).expect("a set");
+        h.decisions[s][line].clone()
+    };
+    let e = decided(&Reader::DEFAULT).expect_err("refused by default");
+    assert!(e.readers.contains(&Reader::PythonDotenv), "{e}");
+    let value = |d: Decided| d.expect("accepted")[0].1.clone();
+    assert_eq!(value(decided(&[Reader::PythonDotenv])), "C:\\new\\dir");
+    assert_eq!(value(decided(&[Reader::NodeDotenv])), "C:\\\\new\\\\dir");
+    // And the real parsers do disagree.
+    let name = format!("H{line}_A");
+    let real = |p: Parser| h.read[line][&p].vars[&name].clone();
+    assert_eq!(real(Parser::PythonDotenv).as_deref(), Some("C:\\new\\dir"));
+    for p in [
+        Parser::NodeDotenv,
+        Parser::Compose,
+        Parser::Bash,
+        Parser::Dash,
+    ] {
+        assert_eq!(real(p).as_deref(), Some("C:\\\\new\\\\dir"), "{}", p.name());
+    }
+}
+
+/// The lines refused for `readers` although all their parsers read the line alone the same
+/// way, without error: where kvenv is stricter than it needs to be (or every reader is wrong
+/// the same way, as with `${...}` in python-dotenv and compose).
+fn refused_though_agreed(h: &HandKept, s: usize, readers: &[Reader]) -> Vec<&'static str> {
+    let parsers = parsers_of(readers);
+    h.lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| h.decisions[s][*i].is_err())
+        .filter(|(i, _)| {
+            let first = &h.read[*i][&parsers[0]];
+            parsers.iter().all(|p| {
+                let o = &h.read[*i][p];
+                o.error.is_none() && o.vars == first.vars
+            })
+        })
+        .map(|(_, l)| l.name)
+        .collect()
+}
+
+fn hand_kept_report(h: &HandKept) -> String {
+    let sets = reader_sets();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n## Hand-kept files\n\n\
+         `kvenv push` and `kvenv init --from` read a `.env` that kvenv did not write the way \
+         every declared reader reads it, and refuse an entry they do not all read the same way \
+         (exit 2, naming the line, the variable, the readers and why). For each file of the \
+         hand-kept corpus (`tests/conformance/handkept.rs`) and each set of declared readers, \
+         *read* means every parser of every declared reader read exactly the values kvenv read \
+         (alone, and with all the other accepted lines in one file), with no other name and no \
+         error; **refused** is what kvenv refused.\n"
+    );
+    let mut header = String::from("| line |");
+    let mut rule = String::from("|---|");
+    for readers in &sets {
+        let _ = write!(header, " {} |", set_name(readers));
+        rule.push_str("---|");
+    }
+    let _ = writeln!(out, "{header}\n{rule}");
+    for (i, line) in h.lines.iter().enumerate() {
+        let _ = write!(out, "| {} |", line.name);
+        for decided in &h.decisions {
+            let _ = write!(
+                out,
+                " {} |",
+                if decided[i].is_ok() {
+                    "read"
+                } else {
+                    "**refused**"
+                }
+            );
+        }
+        out.push('\n');
+    }
+    let _ = write!(out, "| **read / refused** |");
+    for decided in &h.decisions {
+        let read = decided.iter().filter(|d| d.is_ok()).count();
+        let _ = write!(out, " **{read} / {}** |", decided.len() - read);
+    }
+    let _ = writeln!(
+        out,
+        "\n\n### What the refusals say, for the default readers\n\n| line | message (after `FILE:LINE: `) |\n|---|---|"
+    );
+    for (line, decided) in h.lines.iter().zip(&h.decisions[0]) {
+        if let Err(e) = decided {
+            let message = e.to_string();
+            let message = match &e.name {
+                Some(name) => message.replacen(name.as_str(), "NAME", 1),
+                None => message,
+            };
+            let _ = writeln!(out, "| {} | {} |", line.name, message.replace('|', "\\|"));
+        }
+    }
+    let strict = refused_though_agreed(h, 0, &sets[0]);
+    let _ = writeln!(
+        out,
+        "\nRefused for the default readers although their parsers (python-dotenv, npm dotenv, \
+         docker compose, bash and dash) all read the line alone the same way, without error: \
+         {}. These are where kvenv's rules are stricter than the parsers, or where the parsers \
+         agree on something other than the text (an expansion, a dropped line).",
+        if strict.is_empty() {
+            "none".to_owned()
+        } else {
+            strict.join(", ")
+        }
+    );
     out
 }
 

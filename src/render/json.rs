@@ -20,18 +20,10 @@ pub fn render(vars: &[Var]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
 
     #[test]
     fn object() {
-        let v = Var {
-            name: "A".into(),
-            value: Secret::new("q\"\n"),
-            path: "p".into(),
-            version: None,
-            default: false,
-            mask: true,
-        };
+        let v = Var::new("A", "q\"\n", "p");
         assert_eq!(render(&[v]), "{\n  \"A\": \"q\\\"\\n\"\n}\n");
     }
 }

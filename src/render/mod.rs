@@ -180,18 +180,10 @@ pub fn choose_encoding(v: &Var, readers: &[Reader]) -> Result<Encoding, RenderEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
     use proptest::prelude::*;
 
     fn var(name: &str, value: &str) -> Var {
-        Var {
-            name: name.into(),
-            value: Secret::new(value),
-            path: "kv/app".into(),
-            version: None,
-            default: false,
-            mask: true,
-        }
+        Var::new(name, value, "kv/app")
     }
 
     fn opts(readers: &[Reader]) -> Options<'_> {

@@ -148,9 +148,10 @@ impl Reader {
                 ends_with_odd_backslashes(v),
                 "a trailing \\ escapes the closing quote",
             ),
+            // Go's case-insensitive `[_a-z]` also matches `ſ` and the Kelvin sign.
             (Reader::DockerCompose, Double) => fail(
                 has_dollar_then(v, |c| {
-                    c.is_ascii_alphabetic() || matches!(c, '_' | '{' | '$')
+                    c.is_ascii_alphabetic() || matches!(c, '_' | '{' | '$' | 'ſ' | '\u{212a}')
                 }),
                 "it expands $NAME and ${...} in double quotes",
             ),
@@ -319,6 +320,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn compose_folds_two_non_ascii_letters_into_names() {
+        assert!(
+            Reader::DockerCompose
+                .check("it's $\u{17f}x", Double)
+                .is_err()
+        );
+        assert!(
+            Reader::DockerCompose
+                .check("it's $\u{212a}x", Double)
+                .is_err()
+        );
+        assert!(Reader::DockerCompose.check("it's $\u{e9}x", Double).is_ok());
     }
 
     #[test]

@@ -46,18 +46,10 @@ pub fn decode(text: &str) -> Option<Vec<(String, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
 
     #[test]
     fn quotes() {
-        let v = Var {
-            name: "A".into(),
-            value: Secret::new("it's $x\n"),
-            path: "p".into(),
-            version: None,
-            default: false,
-            mask: true,
-        };
+        let v = Var::new("A", "it's $x\n", "p");
         let out = render("# h", &[v]);
         assert_eq!(out, "# h\nexport A='it'\\''s $x\n'\n");
         assert_eq!(

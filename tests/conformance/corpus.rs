@@ -72,6 +72,10 @@ pub fn corpus() -> Vec<Case> {
         ("SQUOTE_AND_DOLLAR", "it's $HOME".into()),
         ("SQUOTE_AND_BRACE", "it's ${HOME}".into()),
         ("SQUOTE_AND_LONE_DOLLAR", "it's 5$ or $ 6".into()),
+        (
+            "SQUOTE_AND_FOLDED_LETTER",
+            "it's $\u{17f}x and $\u{212a}y".into(),
+        ),
         ("SQUOTE_AND_CMD", "it's $(touch kvenv-pwned-3)".into()),
         ("SQUOTE_AND_BACKTICK", "it's `touch kvenv-pwned-4`".into()),
         ("SQUOTE_AND_BACKSLASH", "it's C:\\path\\".into()),

@@ -333,6 +333,7 @@ fn init_refuses_to_overwrite_and_writes_an_example() {
 fn migration_from_a_hand_kept_env_round_trips() {
     let t = Test::new().kv1("kv");
     let hand_kept = "# the old file\nFLASK_APP=app.py\nSECRET_KEY='CANARY s3cr=t #not a comment'\nexport POSTGRES_PASSWORD=\"CANARY-p@ss \\\"quoted\\\"\"\nMULTI=\"line one\nline two\"\n";
+    // npm's dotenv keeps the `\` of `\"`, so this file is migrated for the programs that read it.
     let ran = t
         .write(".env", hand_kept)
         .canary("CANARY s3cr=t #not a comment")
@@ -344,6 +345,12 @@ fn migration_from_a_hand_kept_env_round_trips() {
             "shop",
             "--mount",
             "MOUNT",
+            "--reader",
+            "python-dotenv",
+            "--reader",
+            "docker-compose",
+            "--reader",
+            "sh",
         ])
         .stderr_contains("wrote secrets.toml (4 variables)")
         .run();
@@ -351,6 +358,10 @@ fn migration_from_a_hand_kept_env_round_trips() {
     let manifest = ran
         .read("secrets.toml")
         .replace("\"MOUNT/", &format!("\"{prefix}/kv/"));
+    assert!(
+        manifest.contains("\n[output]\npath = \".env\"\nreaders = [\"python-dotenv\", \"docker-compose\", \"sh\"]\n"),
+        "{manifest}"
+    );
     let before = python_dotenv(&ran.path(".env"));
     std::fs::write(ran.path("secrets.toml"), &manifest).unwrap();
     let run = |args: &[&str]| {
@@ -381,6 +392,129 @@ fn migration_from_a_hand_kept_env_round_trips() {
     assert_eq!(before, after);
     assert_eq!(after["POSTGRES_PASSWORD"], "CANARY-p@ss \"quoted\"");
     assert_eq!(after["MULTI"], "line one\nline two");
+}
+
+/// A hand-kept line that python-dotenv and the other readers read differently: on disk
+/// `WIN_PATH='C:\\new\\dir'`, which python-dotenv reads as `C:\new\dir`.
+const WIN_PATH_LINE: &str = "WIN_PATH='C:\\\\new\\\\dir'\n";
+
+/// Run kvenv in `dir` against the test server.
+fn kvenv_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kvenv"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .env("VAULT_ADDR", &server().addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn migration_reads_a_hand_kept_file_as_its_readers_do() {
+    // Read by python-dotenv alone, the line is `C:\new\dir`: in Vault, and in the synced file
+    // as python-dotenv reads it.
+    let ran = Test::new()
+        .kv2("kv")
+        .write(".env", &format!("# hand-kept\n{WIN_PATH_LINE}"))
+        .canary("C:\\new\\dir")
+        .args([
+            "init",
+            "--from",
+            ".env",
+            "--project",
+            "shop",
+            "--mount",
+            "MOUNT",
+            "--reader",
+            "python-dotenv",
+        ])
+        .stderr("kvenv: wrote secrets.toml (1 variables); check it with `kvenv validate`\n")
+        .run();
+    let p = ran.prefix.clone();
+    let manifest = ran.read("secrets.toml");
+    assert!(
+        manifest.contains("[output]\npath = \".env\"\nreaders = [\"python-dotenv\"]\n"),
+        "{manifest}"
+    );
+    std::fs::write(
+        ran.path("secrets.toml"),
+        manifest.replace("\"MOUNT/", &format!("\"{p}/kv/")),
+    )
+    .unwrap();
+    assert_eq!(python_dotenv(&ran.path(".env"))["WIN_PATH"], "C:\\new\\dir");
+    let pushed = kvenv_in(ran.dir.path(), &["push", "--apply", "-q"]);
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let stored = server().ok("GET", &format!("{p}/kv/data/shop/local/win_path"), None);
+    assert_eq!(stored["data"]["data"], json!({"WIN_PATH": "C:\\new\\dir"}));
+    std::fs::remove_file(ran.path(".env")).unwrap();
+    let synced = kvenv_in(ran.dir.path(), &["sync", "-q"]);
+    assert!(
+        synced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synced.stderr)
+    );
+    assert_eq!(python_dotenv(&ran.path(".env"))["WIN_PATH"], "C:\\new\\dir");
+
+    // `--reader` on push replaces the manifest's readers, as for sync.
+    let t = Test::new().kv2("kv");
+    let p = t.prefix.clone();
+    t.manifest("[secrets]\nWIN_PATH = \"@/kv/app\"\n")
+        .write(".env", WIN_PATH_LINE)
+        .canary("C:\\\\new\\\\dir")
+        .args(["push", "--apply", "-q", "--reader", "node-dotenv"])
+        .stdout("create  WIN_PATH  @/kv/app#WIN_PATH\n")
+        .stderr("")
+        .run();
+    let stored = server().ok("GET", &format!("{p}/kv/data/app"), None);
+    assert_eq!(
+        stored["data"]["data"],
+        json!({"WIN_PATH": "C:\\\\new\\\\dir"})
+    );
+}
+
+#[test]
+fn migration_refuses_a_line_the_readers_read_differently() {
+    // With the default readers the same line is refused: exit 2, the line and python-dotenv
+    // named, the value in neither form anywhere, nothing written.
+    let message = "the readers read different values: python-dotenv reads \\\\ in single quotes as one \\; node-dotenv, docker-compose and sh keep \\ in single quotes";
+    let t = Test::new().kv2("kv");
+    let p = t.prefix.clone();
+    let ran = t
+        .manifest("[secrets]\nWIN_PATH = \"@/kv/app\"\n")
+        .write(".env", &format!("# hand-kept\nOTHER=1\n{WIN_PATH_LINE}"))
+        .canary("C:\\new\\dir")
+        .canary("C:\\\\new\\\\dir")
+        .args(["push", "--apply"])
+        .status(2)
+        .stdout("")
+        .stderr(&format!(
+            "kvenv: error: .env:3: WIN_PATH: {message}; fix the line, or name the programs that read the file ([output] readers, --reader)\n"
+        ))
+        .run();
+    assert_eq!(
+        server().api("GET", &format!("{p}/kv/data/app"), None).0,
+        404
+    );
+    for text in [&ran.stdout, &ran.stderr] {
+        assert!(!text.contains("new") && !text.contains("dir"), "{text}");
+    }
+    Test::new()
+        .write(".env", WIN_PATH_LINE)
+        .canary("C:\\new\\dir")
+        .canary("C:\\\\new\\\\dir")
+        .args(["init", "--from", ".env"])
+        .status(2)
+        .stderr(&format!(
+            "kvenv: error: .env:1: WIN_PATH: {message}; fix the line, or name the programs that read the file (--reader)\n"
+        ))
+        .no_file("secrets.toml")
+        .run();
 }
 
 #[test]

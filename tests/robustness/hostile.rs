@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use kvenv::manifest::Source;
 use kvenv::plan::{Overrides, Plan, Target};
 use kvenv::render::{self, Format, Options, Reader};
-use kvenv::secret::{Secret, Var};
+use kvenv::secret::Var;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
@@ -313,14 +313,7 @@ fn fuzz_the_manifest_and_the_dotenv_codec() {
                     let vars: Vec<Var> = values
                         .iter()
                         .enumerate()
-                        .map(|(i, v)| Var {
-                            name: format!("V{i}"),
-                            value: Secret::new(format!("CANARY{v}")),
-                            path: "kv/app".into(),
-                            version: None,
-                            default: false,
-                            mask: true,
-                        })
+                        .map(|(i, v)| Var::new(format!("V{i}"), format!("CANARY{v}"), "kv/app"))
                         .collect();
                     let opts = Options {
                         format: Format::Dotenv,

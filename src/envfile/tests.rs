@@ -1,0 +1,564 @@
+use super::*;
+use Reader::{
+    DockerCompose, Dotenvy, Godotenv, Node, NodeDotenv, PythonDotenv, PythonDotenvRaw, Sh,
+};
+use proptest::prelude::*;
+
+fn read(text: &str, readers: &[Reader]) -> Vec<(String, String)> {
+    parse(text, readers).unwrap_or_else(|e| panic!("{text:?}: line {}: {e}", e.line))
+}
+
+fn value(text: &str, readers: &[Reader]) -> String {
+    let pairs = read(text, readers);
+    assert_eq!(pairs.len(), 1, "{text:?}");
+    pairs[0].1.clone()
+}
+
+fn refused(text: &str, readers: &[Reader]) -> ParseError {
+    let e = parse(text, readers).expect_err(text);
+    assert!(!e.readers.is_empty(), "{e}");
+    for r in &e.readers {
+        assert!(readers.contains(r) || readers.is_empty(), "{e}");
+        assert!(e.reason.contains(r.name()), "{e}");
+    }
+    e
+}
+
+/// Refused, naming `reader`.
+fn refused_by(text: &str, readers: &[Reader], reader: Reader) -> ParseError {
+    let e = refused(text, readers);
+    assert!(
+        e.readers.contains(&reader),
+        "{} not named: {e}",
+        reader.name()
+    );
+    e
+}
+
+const ALL_RUN: [Reader; 7] = [
+    PythonDotenv,
+    PythonDotenvRaw,
+    NodeDotenv,
+    Node,
+    DockerCompose,
+    Dotenvy,
+    Sh,
+];
+
+#[test]
+fn the_windows_path_of_the_bug_report() {
+    let text = "WIN_PATH='C:\\\\new\\\\dir'\n";
+    let e = refused_by(text, &Reader::DEFAULT, PythonDotenv);
+    assert_eq!(e.line, 1);
+    assert_eq!(e.name.as_deref(), Some("WIN_PATH"));
+    assert_eq!(
+        e.to_string(),
+        "WIN_PATH: the readers read different values: python-dotenv reads \\\\ in single quotes \
+         as one \\; node-dotenv, docker-compose and sh keep \\ in single quotes"
+    );
+    assert_eq!(value(text, &[PythonDotenv]), "C:\\new\\dir");
+    assert_eq!(value(text, &[NodeDotenv]), "C:\\\\new\\\\dir");
+    assert_eq!(
+        value(text, &[PythonDotenv, PythonDotenvRaw]),
+        "C:\\new\\dir"
+    );
+    refused_by(text, &[PythonDotenv, Sh], PythonDotenv);
+}
+
+#[test]
+fn messages_never_hold_a_value() {
+    for (text, readers) in [
+        ("A='CANARY\\\\x'\n", &Reader::DEFAULT[..]),
+        ("A=CANARY two\n", &Reader::DEFAULT),
+        ("A=\"CANARY ${X}\"\n", &Reader::DEFAULT),
+        ("A='CANARY' more\n", &Reader::DEFAULT),
+        ("CANARY\n", &Reader::DEFAULT),
+        ("A B=CANARY\n", &Reader::DEFAULT),
+        ("A=CANARY1\nA=CANARY2\n", &[Dotenvy]),
+        ("A=\"CANARY\\q\"\n", &[Godotenv]),
+    ] {
+        let e = refused(text, readers);
+        assert!(!e.to_string().contains("CANARY"), "{e}");
+    }
+}
+
+#[test]
+fn comments_blank_lines_and_export() {
+    let text = "# a comment\n\nexport A=1\n  export B=2\n\t# indented, with a tab\n  \nC=3\n";
+    assert_eq!(
+        read(
+            text,
+            &[PythonDotenv, NodeDotenv, DockerCompose, Dotenvy, Sh]
+        ),
+        [
+            ("A".into(), "1".into()),
+            ("B".into(), "2".into()),
+            ("C".into(), "3".into())
+        ]
+    );
+    // node takes an indented line after a comment or blank line as the start of the next name.
+    refused_by(text, &[Node], Node);
+    assert_eq!(value("export  A=1\n", &[PythonDotenv, Sh]), "1");
+    refused_by("export  A=1\n", &[Node], Node);
+    refused_by("export\tA=1\n", &[Node], Node);
+    // A CR inside a comment is a line break to python-dotenv and node-dotenv.
+    refused_by("# x\rB=1\nA=2\n", &[PythonDotenv], PythonDotenv);
+    refused_by("# x\rB=1\nA=2\n", &[NodeDotenv], NodeDotenv);
+    assert_eq!(value("# x\rB=1\nA=2\n", &[Node, DockerCompose, Sh]), "2");
+}
+
+#[test]
+fn names_and_lines_that_are_not_assignments() {
+    for text in ["A\n", "export A\n", "A: 1\n", "just some words\n"] {
+        let e = refused(text, &Reader::DEFAULT);
+        assert!(e.reason.starts_with("this line is not NAME=value"), "{e}");
+        assert_eq!(e.name, None);
+    }
+    for text in ["my-var=1\n", "a.b=1\n", "1A=1\n", "A B=1\n", "=1\n"] {
+        let e = refused(text, &[PythonDotenv]);
+        assert!(
+            e.reason
+                .starts_with("the text before = is not a variable name"),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        read("lower_case=1\n", &ALL_RUN),
+        [("lower_case".into(), "1".into())]
+    );
+    refused_by("RANDOM=4\n", &[Sh], Sh);
+    refused_by("BASH_ENV=x\n", &[Sh], Sh);
+    assert_eq!(value("RANDOM=4\n", &[PythonDotenv]), "4");
+}
+
+#[test]
+fn line_numbers_count_multi_line_values() {
+    let text = "A='one\ntwo'\n# c\nB=\"x\ny\"\nC=a b\n";
+    let e = refused_by(text, &Reader::DEFAULT, Sh);
+    assert_eq!(e.line, 6);
+    assert_eq!(e.name.as_deref(), Some("C"));
+}
+
+#[test]
+fn unquoted_values() {
+    let every = &ALL_RUN[..];
+    assert_eq!(value("A=value # comment\n", every), "value");
+    assert_eq!(value("A=value   \n", every), "value");
+    assert_eq!(value("A=p@ss:w0rd!%^,.+-=/\n", every), "p@ss:w0rd!%^,.+-=/");
+    assert_eq!(
+        value("A=postgres://u:p@h:5432/db?x=1\n", every),
+        "postgres://u:p@h:5432/db?x=1"
+    );
+    // `#` without a blank before it: a comment only to node and node-dotenv.
+    assert_eq!(
+        value("A=a#b\n", &[PythonDotenv, DockerCompose, Dotenvy, Sh]),
+        "a#b"
+    );
+    assert_eq!(value("A=a#b\n", &[NodeDotenv, Node]), "a");
+    refused_by("A=a#b\n", &Reader::DEFAULT, NodeDotenv);
+    // A tab before `#` does not start a comment for compose.
+    assert_eq!(value("A=a\t# c\n", &[DockerCompose]), "a\t# c");
+    refused_by("A=a\t# c\n", &Reader::DEFAULT, DockerCompose);
+    // `KEY= # c` is empty, except to compose (and godotenv), which keep the `#`.
+    assert_eq!(
+        value("A= # c\n", &[PythonDotenv, NodeDotenv, Node, Dotenvy, Sh]),
+        ""
+    );
+    assert_eq!(value("A= # c\n", &[DockerCompose, Godotenv]), "# c");
+    // Inner blanks: the shell runs the second word, dotenvy stops.
+    assert_eq!(
+        value(
+            "A=two words\n",
+            &[PythonDotenv, NodeDotenv, Node, DockerCompose]
+        ),
+        "two words"
+    );
+    refused_by("A=two words\n", &[Sh], Sh);
+    refused_by("A=two words\n", &[Dotenvy], Dotenvy);
+    // Blanks around `=`: the shell runs a command.
+    assert_eq!(
+        value(
+            "A = 1\n",
+            &[PythonDotenv, NodeDotenv, Node, DockerCompose, Dotenvy]
+        ),
+        "1"
+    );
+    refused_by("A = 1\n", &[Sh], Sh);
+    refused_by("A= 1\n", &[Sh], Sh);
+    // node keeps tabs around a value (kvenv refuses rather than model where).
+    refused_by("A=\t1\n", &[Node], Node);
+    assert_eq!(value("A=1\t\n", &[Node]), "1\t");
+    refused_by("A=1\t\n", &[PythonDotenv, Node], Node);
+    refused_by("A=a\u{a0}b\n", &[PythonDotenv], PythonDotenv);
+}
+
+#[test]
+fn what_the_shell_would_do_to_an_unquoted_value() {
+    for text in [
+        "A=a;b\n",
+        "A=a&b\n",
+        "A=a|b\n",
+        "A=~/x\n",
+        "A=$HOME\n",
+        "A=`x`\n",
+        "A=$(x)\n",
+        "A=it's\n",
+        "A=C:\\x\n",
+        "export A=*.txt\n",
+    ] {
+        refused_by(text, &[Sh], Sh);
+    }
+    // A plain assignment neither globs nor brace-expands.
+    assert_eq!(value("A=*.txt\n", &[Sh]), "*.txt");
+    assert_eq!(value("A={a,b}\n", &[Sh]), "{a,b}");
+}
+
+#[test]
+fn dollar_in_unquoted_values() {
+    let text = "A=pa$$word\n";
+    assert_eq!(value(text, &[PythonDotenv, NodeDotenv, Node]), "pa$$word");
+    assert_eq!(value(text, &[DockerCompose]), "pa$word");
+    refused_by(text, &[Dotenvy], Dotenvy);
+    refused_by("A=$HOME\n", &[DockerCompose], DockerCompose);
+    refused_by("A=${HOME}\n", &[PythonDotenv], PythonDotenv);
+    assert_eq!(
+        value("A=${HOME}\n", &[PythonDotenvRaw, NodeDotenv]),
+        "${HOME}"
+    );
+    refused_by("A=$HOME\n", &[Godotenv], Godotenv);
+}
+
+#[test]
+fn single_quotes() {
+    let every = &ALL_RUN[..];
+    assert_eq!(
+        value("A='s3cr=t #not a comment'\n", every),
+        "s3cr=t #not a comment"
+    );
+    assert_eq!(value("A='$HOME `x` $(y)'\n", every), "$HOME `x` $(y)");
+    assert_eq!(value("A='a\\b \\n'\n", every), "a\\b \\n");
+    assert_eq!(value("A='x' # c\n", every), "x");
+    assert_eq!(value("A='say \"hi\"'\n", every), "say \"hi\"");
+    // python-dotenv and compose read `\'` as `'`; sh ends the quote there.
+    let text = "A='it\\'s'\n";
+    assert_eq!(value(text, &[PythonDotenv, DockerCompose]), "it's");
+    refused_by(text, &[Sh], Sh);
+    refused_by(text, &[NodeDotenv], NodeDotenv);
+    // python-dotenv expands `${...}` even in single quotes.
+    refused_by("A='${HOME}'\n", &[PythonDotenv], PythonDotenv);
+    assert_eq!(
+        value("A='${HOME}'\n", &[PythonDotenvRaw, DockerCompose, Sh]),
+        "${HOME}"
+    );
+    // A trailing `\` escapes the closing quote for python-dotenv, compose and dotenvy.
+    refused_by("A='ends\\'\n", &[PythonDotenv], PythonDotenv);
+    refused_by("A='ends\\'\n", &[DockerCompose], DockerCompose);
+    assert_eq!(value("A='ends\\'\n", &[Sh, Node]), "ends\\");
+    // Text right after the closing quote.
+    refused_by("A='x'#c\n", &[Sh], Sh);
+    refused_by("A='x'#c\n", &[Dotenvy], Dotenvy);
+    assert_eq!(
+        value("A='x'#c\n", &[PythonDotenv, NodeDotenv, DockerCompose]),
+        "x"
+    );
+    refused("A='x' y\n", &[PythonDotenv]);
+    // The shell's `'\''` joins single-quoted runs for sh and dotenvy only.
+    assert_eq!(value("A='it'\\''s'\n", &[Sh, Dotenvy]), "it's");
+    refused_by("A='it'\\''s'\n", &[PythonDotenv], PythonDotenv);
+    refused("A='open\nB=1\n", &[PythonDotenv]);
+    // Blank before the quote: fine but for the shell.
+    assert_eq!(
+        value(
+            "A= 'x'\n",
+            &[PythonDotenv, NodeDotenv, Node, DockerCompose, Dotenvy]
+        ),
+        "x"
+    );
+    refused_by("A= 'x'\n", &[Sh], Sh);
+}
+
+#[test]
+fn double_quotes() {
+    let every = &ALL_RUN[..];
+    assert_eq!(value("A=\"hello world\"\n", every), "hello world");
+    assert_eq!(value("A=\"it's\"\n", every), "it's");
+    assert_eq!(value("A=\"a #b\" # c\n", every), "a #b");
+    // `\"` and `\\`: python-dotenv, compose, dotenvy and sh unescape; node and node-dotenv
+    // keep the `\`.
+    let text = "A=\"say \\\"hi\\\"\"\n";
+    assert_eq!(
+        value(text, &[PythonDotenv, DockerCompose, Dotenvy, Sh]),
+        "say \"hi\""
+    );
+    refused_by(text, &[NodeDotenv], NodeDotenv);
+    assert_eq!(
+        value(
+            "A=\"C:\\\\dir\"\n",
+            &[PythonDotenv, DockerCompose, Dotenvy, Sh]
+        ),
+        "C:\\dir"
+    );
+    assert_eq!(value("A=\"C:\\\\dir\"\n", &[NodeDotenv, Node]), "C:\\\\dir");
+    // `\n`: a line break to all but the shell.
+    let text = "A=\"a\\nb\"\n";
+    assert_eq!(
+        value(
+            text,
+            &[PythonDotenv, NodeDotenv, Node, DockerCompose, Dotenvy]
+        ),
+        "a\nb"
+    );
+    assert_eq!(value(text, &[Sh]), "a\\nb");
+    // `\t`: a tab to python-dotenv and compose; an error to dotenvy.
+    assert_eq!(
+        value("A=\"a\\tb\"\n", &[PythonDotenv, DockerCompose]),
+        "a\tb"
+    );
+    assert_eq!(value("A=\"a\\tb\"\n", &[NodeDotenv, Node, Sh]), "a\\tb");
+    refused_by("A=\"a\\tb\"\n", &[Dotenvy], Dotenvy);
+    // `\$`: `$` to compose, dotenvy and sh; kept by python-dotenv.
+    assert_eq!(
+        value("A=\"\\$HOME\"\n", &[DockerCompose, Dotenvy, Sh]),
+        "$HOME"
+    );
+    assert_eq!(
+        value("A=\"\\$HOME\"\n", &[PythonDotenv, NodeDotenv]),
+        "\\$HOME"
+    );
+    // A `\` before a line break: the shell joins the lines.
+    assert_eq!(value("A=\"a\\\nb\"\n", &[Sh]), "ab");
+    assert_eq!(
+        value("A=\"a\\\nb\"\n", &[PythonDotenv, DockerCompose]),
+        "a\\\nb"
+    );
+    refused_by("A=\"a\\0101\"\n", &[DockerCompose], DockerCompose);
+}
+
+#[test]
+fn expansion_in_double_quotes_cannot_be_migrated() {
+    for (text, reader) in [
+        ("A=\"$HOME\"\n", DockerCompose),
+        ("A=\"$HOME\"\n", Sh),
+        ("A=\"$HOME\"\n", Dotenvy),
+        ("A=\"${X}\"\n", PythonDotenv),
+        ("A=\"${X:-d}\"\n", PythonDotenv),
+        ("A=\"${X}\"\n", DockerCompose),
+        ("A=\"`x`\"\n", Sh),
+        ("A=\"$(x)\"\n", Sh),
+        ("A=\"$X\"\n", Godotenv),
+    ] {
+        let e = refused_by(text, &[reader], reader);
+        assert!(
+            e.reason.contains("expand") || e.reason.contains("runs"),
+            "{e}"
+        );
+    }
+    // A `$` that starts nothing is kept.
+    let text = "A=\"costs 5$ or $ 6\"\n";
+    assert_eq!(
+        value(text, &[PythonDotenv, NodeDotenv, Node, DockerCompose, Sh]),
+        "costs 5$ or $ 6"
+    );
+    refused_by(text, &[Dotenvy], Dotenvy);
+    assert_eq!(value("A=\"pa$$word\"\n", &[DockerCompose]), "pa$word");
+    // Go's case-insensitive `[_a-z]` folds `ſ` and the Kelvin sign into names.
+    refused_by("A=\"x$\u{17f}y\"\n", &[DockerCompose], DockerCompose);
+    refused_by("A=\"x$\u{212a}y\"\n", &[DockerCompose], DockerCompose);
+    assert_eq!(value("A=\"x$\u{e9}y\"\n", &[DockerCompose]), "x$\u{e9}y");
+    assert_eq!(
+        value("A=\"${X}\"\n", &[PythonDotenvRaw, NodeDotenv, Node]),
+        "${X}"
+    );
+}
+
+#[test]
+fn python_dotenv_with_and_without_interpolation_differ_only_in_braces() {
+    for text in [
+        "A='x\\\\y'\n",
+        "A=\"a\\tb\"\n",
+        "A=$HOME\n",
+        "A=\"$HOME\"\n",
+        "A=v # c\n",
+        "A=\"multi\nline\"\n",
+    ] {
+        assert_eq!(
+            read(text, &[PythonDotenv]),
+            read(text, &[PythonDotenvRaw]),
+            "{text:?}"
+        );
+    }
+    for text in ["A=${X}\n", "A='${X}'\n", "A=\"${X:-d}\"\n", "A=${}\n"] {
+        refused_by(text, &[PythonDotenv], PythonDotenv);
+        read(text, &[PythonDotenvRaw]);
+    }
+}
+
+#[test]
+fn multi_line_values() {
+    let pem = "-----BEGIN KEY-----\nMIIE\n-----END KEY-----";
+    for q in ['\'', '"'] {
+        let text = format!("A={q}{pem}{q}\nB=after\n");
+        assert_eq!(
+            read(&text, &ALL_RUN),
+            [("A".into(), pem.into()), ("B".into(), "after".into())]
+        );
+    }
+}
+
+#[test]
+fn backquotes_are_quotes_to_node_only() {
+    let text = "A=`x y`\n";
+    assert_eq!(value(text, &[NodeDotenv, Node]), "x y");
+    assert_eq!(value(text, &[PythonDotenv, DockerCompose]), "`x y`");
+    refused_by(text, &[Sh], Sh);
+    refused_by(text, &[NodeDotenv, PythonDotenv], NodeDotenv);
+}
+
+#[test]
+fn cr_and_crlf() {
+    // CRLF line ends: every reader but the shell drops the CR.
+    let text = "A=x\r\nB='y'\r\n# c\r\n";
+    let both = [("A".to_string(), "x".to_string()), ("B".into(), "y".into())];
+    assert_eq!(
+        read(
+            text,
+            &[
+                PythonDotenv,
+                NodeDotenv,
+                Node,
+                DockerCompose,
+                Dotenvy,
+                Godotenv
+            ]
+        ),
+        both
+    );
+    refused_by(text, &[Sh], Sh);
+    // CR inside quotes: LF to python-dotenv and node-dotenv, deleted by node, kept by the others.
+    let text = "A='a\r\nb'\n";
+    assert_eq!(value(text, &[PythonDotenv, NodeDotenv]), "a\nb");
+    assert_eq!(value(text, &[Node]), "a\nb");
+    assert_eq!(value(text, &[DockerCompose, Dotenvy, Sh]), "a\r\nb");
+    assert_eq!(value(text, &[Godotenv]), "a\nb");
+    let e = refused(text, &Reader::DEFAULT);
+    assert!(
+        e.reason.contains("read CR as LF") && e.reason.contains("keep CR"),
+        "{e}"
+    );
+    // A lone CR outside quotes.
+    refused_by("A=a\rb\n", &[PythonDotenv], PythonDotenv);
+    assert_eq!(value("A=a\rb\n", &[Node]), "ab");
+    refused_by("A=1\n\r\nB=2\n", &[Sh], Sh);
+}
+
+#[test]
+fn byte_order_mark() {
+    let text = "\u{feff}A=1\n";
+    assert_eq!(value(text, &[PythonDotenv, NodeDotenv, DockerCompose]), "1");
+    for r in [Node, Dotenvy, Godotenv, Sh] {
+        let e = refused_by(text, &[r], r);
+        assert_eq!((e.line, e.name), (1, None));
+    }
+}
+
+#[test]
+fn duplicates_keep_the_last_value_except_in_dotenvy() {
+    let text = "A=1\nB=2\nA=3\n";
+    assert_eq!(
+        read(
+            text,
+            &[PythonDotenv, NodeDotenv, Node, DockerCompose, Sh, Godotenv]
+        ),
+        [("A".into(), "3".into()), ("B".into(), "2".into())]
+    );
+    let e = refused_by(text, &[PythonDotenv, Dotenvy], Dotenvy);
+    assert_eq!((e.line, e.name.as_deref()), (3, Some("A")));
+    assert_eq!(value("A=1\nA=1\n", &[Dotenvy]), "1");
+}
+
+#[test]
+fn end_of_file() {
+    assert_eq!(value("A=x", &ALL_RUN), "x");
+    assert_eq!(value("A='x'", &ALL_RUN), "x");
+    assert_eq!(value("A=", &ALL_RUN), "");
+    assert_eq!(value("A=x ", &[PythonDotenv, Sh]), "x");
+    refused_by("A=x ", &[Dotenvy], Dotenvy);
+    refused_by("A=1\n  ", &[Dotenvy], Dotenvy);
+}
+
+#[test]
+fn dotenvy_joins_lines_after_a_quote_in_a_comment() {
+    // Two blanks before `#` are not a comment to dotenvy's line joiner, so the `'` opens a quote.
+    let text = "A=x  # it's\nB=y\n";
+    refused_by(text, &[Dotenvy], Dotenvy);
+    assert_eq!(value("A=x # it's\n", &[Dotenvy]), "x");
+}
+
+#[test]
+fn godotenv_is_read_conservatively() {
+    let g = &[Godotenv];
+    assert_eq!(value("A='x y'\n", g), "x y");
+    assert_eq!(
+        value("A=\"say \\\"hi\\\" \\\\ \\n\"\n", g),
+        "say \"hi\" \\ \n"
+    );
+    assert_eq!(value("A=a #b #c\n", g), "a #b");
+    refused_by("A=\"a\\tb\"\n", g, Godotenv);
+    refused_by("A=\"ends \\\"\"\n", g, Godotenv);
+    refused_by("A=\"x$Y\"\n", g, Godotenv);
+    refused_by("A=\"open\n", g, Godotenv);
+}
+
+#[test]
+fn nul_is_refused() {
+    let e = refused("A=1\nB='a\0b'\n", &[PythonDotenv]);
+    assert_eq!(e.line, 2);
+}
+
+#[test]
+fn no_readers_means_the_default() {
+    assert_eq!(
+        parse("A='x\\\\y'\n", &[]),
+        parse("A='x\\\\y'\n", &Reader::DEFAULT)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn parse_never_panics(text in "[\\PC\\r\\n\\t'\"`\\\\$#= A-Z]{0,200}") {
+        for readers in [&Reader::ALL[..], &[Sh], &[Node], &[Dotenvy]] {
+            let _ = parse(&text, readers);
+        }
+    }
+
+    /// What kvenv writes for a set of readers, it reads back as that value (its dotenv writer
+    /// and these models agree).
+    #[test]
+    fn reads_back_what_kvenv_writes(
+        value in "[\\PC\\r\\n\\t'\"`\\\\$#= {}a-z]{0,30}",
+        set in 0..Reader::ALL.len() + 1,
+    ) {
+        // The shell models refuse `$` before a non-ASCII letter (bash's `isalpha` depends on the
+        // locale), which the writer allows.
+        let value = value.replace(|c: char| !c.is_ascii(), "é").replace("$é", "$x");
+        let readers: Vec<Reader> = if set == Reader::ALL.len() {
+            Reader::DEFAULT.to_vec()
+        } else {
+            vec![Reader::ALL[set]]
+        };
+        let var = crate::secret::Var::new("A", value.as_str(), "kv/x");
+        let options = crate::render::Options {
+            format: crate::render::Format::Dotenv,
+            readers: &readers,
+            export: false,
+            header: "# h".into(),
+        };
+        if let Ok(bytes) = crate::render::render(std::slice::from_ref(&var), &options) {
+            let text = String::from_utf8(bytes).unwrap();
+            let read = parse(&text, &readers);
+            prop_assert_eq!(read, Ok(vec![("A".to_string(), value.clone())]), "{:?}", text);
+        }
+    }
+}
