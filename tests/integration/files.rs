@@ -115,6 +115,21 @@ fn files_kvenv_reads_are_read_up_to_a_bound_and_never_from_a_device() {
         .status(2)
         .stderr("kvenv: error: TLS setup failed: cannot read the CA certificate /dev/zero: it is a character device, not a regular file\n")
         .run();
+    // A hand-kept .env for push or init that never ends, or never opens.
+    app()
+        .args(["push", "--from", "/dev/zero"])
+        .status(2)
+        .stderr(
+            "kvenv: error: cannot read /dev/zero: it is a character device, not a regular file\n",
+        )
+        .run();
+    let t = Test::new();
+    mkfifo(&t.path("hand.env"));
+    t.args(["init", "--from", "hand.env"])
+        .status(2)
+        .stderr("kvenv: error: cannot read hand.env: it is a FIFO, not a regular file\n")
+        .no_file("secrets.toml")
+        .run();
     // A .gitignore larger than the bound is refused, not read to the end.
     let t = app();
     let big = std::fs::File::create(t.path(".gitignore")).unwrap();
