@@ -6,17 +6,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::assemble::{FetchError, Fetched, assemble, check_resolved};
 use crate::cli::{Command, Common};
 use crate::diff::diff;
 use crate::error::{Error, code};
-use crate::fetch::{self, FetchError, Fetched};
-use crate::plan::{OnMissing, Overrides, Plan, Target, find_mount};
+use crate::plan::{OnMissing, Overrides, Plan, Target};
 use crate::render::{self, Format};
 use crate::ui::{self, Ui};
 use crate::vault::client::Tls;
-use crate::vault::kv::Mount;
 use crate::vault::{Client, VaultError, auth};
 use crate::write::{self, Outcome};
+use crate::{fetch, resolve};
 use crate::{gitignore, render::Options};
 
 /// Run one command; the `Ok` value is the exit code.
@@ -187,11 +187,12 @@ impl Session {
 /// Fetch everything the plan names, and report what was fetched at the verbosity asked for.
 fn fetch_all(plan: &Plan, c: &Common, ui: &Ui) -> Result<Fetched, Error> {
     let session = Session::open(plan, c, ui)?;
-    let result = session.within(fetch::fetch(
-        plan,
-        &session.client,
-        c.concurrency.map(usize::from),
-    ));
+    let concurrency = c.concurrency.map(usize::from);
+    let result = session.within(async {
+        let resolved = resolve::resolve(plan, &session.client, concurrency).await;
+        let reads = fetch::fetch(&resolved, &session.client, concurrency).await;
+        assemble(plan, &resolved, reads)
+    });
     if let Ok(fetched) = &result {
         for w in &fetched.warnings {
             ui.warn(&format!("Vault: {w}"));
@@ -473,73 +474,23 @@ fn run_command(
 fn policy(c: &Common, push: bool) -> Result<u8, Error> {
     let ui = Ui::of(c);
     let plan = load(c, false)?;
-    let paths = distinct_paths(&plan);
-    let mounts = if paths
-        .iter()
-        .all(|p| find_mount(&plan.vault.mounts, p).is_some())
-    {
+    let resolved = match resolve::offline(&plan) {
         // Every mount is declared: no server needed.
-        declared_mounts(&plan, &paths)
-    } else {
-        let session = Session::open(&plan, c, &ui)?;
-        let result = session.within(resolve_all(&plan, &session.client, &paths, c));
-        session.close(&ui);
-        result?
+        Some(r) => r,
+        None => {
+            let session = Session::open(&plan, c, &ui)?;
+            let concurrency = c.concurrency.map(usize::from);
+            let resolved = session.within(async {
+                Ok::<_, Error>(resolve::resolve(&plan, &session.client, concurrency).await)
+            });
+            session.close(&ui);
+            resolved?
+        }
     };
-    let hcl = crate::policy::render(&plan, &mounts, push).map_err(Error::Usage)?;
+    check_resolved(&plan, &resolved)?;
+    let hcl = crate::policy::render(&plan, &resolved, push).map_err(Error::Usage)?;
     ui::stdout(hcl.as_bytes())?;
     Ok(code::OK)
-}
-
-fn distinct_paths(plan: &Plan) -> Vec<&str> {
-    let mut paths: Vec<&str> = Vec::new();
-    for e in &plan.entries {
-        if !paths.contains(&e.path.as_str()) {
-            paths.push(&e.path);
-        }
-    }
-    paths
-}
-
-fn declared_mounts<'p>(plan: &Plan, paths: &[&'p str]) -> HashMap<&'p str, Mount> {
-    paths
-        .iter()
-        .filter_map(|p| {
-            find_mount(&plan.vault.mounts, p).map(|d| {
-                (
-                    *p,
-                    Mount {
-                        path: d.path.clone(),
-                        version: d.version,
-                        declared: true,
-                    },
-                )
-            })
-        })
-        .collect()
-}
-
-/// Every path's mount, or the first lookup error in manifest order.
-async fn resolve_all<'p>(
-    plan: &Plan,
-    client: &Client,
-    paths: &[&'p str],
-    c: &Common,
-) -> Result<HashMap<&'p str, Mount>, Error> {
-    let resolved = fetch::resolve_mounts(plan, client, paths, c.concurrency.map(usize::from)).await;
-    for e in &plan.entries {
-        if let Some(Err(err)) = resolved.get(e.path.as_str()) {
-            return Err(FetchError::Vault {
-                at: fetch::At::of(e),
-                source: err.clone(),
-            }
-            .into());
-        }
-    }
-    Ok(resolved
-        .into_iter()
-        .filter_map(|(p, r)| r.ok().map(|m| (p, m)))
-        .collect())
 }
 
 fn push(c: &Common, from: Option<&Path>, apply: bool, overwrite: bool) -> Result<u8, Error> {
@@ -555,14 +506,8 @@ fn push(c: &Common, from: Option<&Path>, apply: bool, overwrite: bool) -> Result
     let shown = file.display().to_string();
     let session = Session::open(&plan, c, &ui)?;
     let result = session.within(async {
-        let paths: Vec<&str> = plan
-            .entries
-            .iter()
-            .filter(|e| matches!(&e.target, Target::Var { name, .. } if values.contains_key(name)) && e.version.is_none())
-            .map(|e| e.path.as_str())
-            .collect();
-        let mounts = resolve_all(&plan, &session.client, &paths, c).await?;
-        let steps = crate::push::plan(&plan, &session.client, &mounts, &values, &shown).await?;
+        let resolved = resolve::resolve(&plan, &session.client, c.concurrency.map(usize::from)).await;
+        let steps = crate::push::plan(&plan, &resolved, &session.client, &values, &shown).await?;
         let mut out = String::new();
         let width = steps.steps.iter().map(|s| s.name.len()).chain(steps.skipped.iter().map(|s| s.0.len())).max().unwrap_or(0);
         let (mut create, mut update, mut same) = (0, 0, 0);
@@ -587,7 +532,7 @@ fn push(c: &Common, from: Option<&Path>, apply: bool, overwrite: bool) -> Result
             ));
             return Ok::<u8, Error>(code::OK);
         }
-        let written = crate::push::apply(steps, &session.client, &mounts, &values, overwrite).await?;
+        let written = crate::push::apply(steps, &session.client, &values, overwrite).await?;
         ui.info(&format!(
             "pushed {} values to {written} secrets ({same} unchanged)",
             create + update

@@ -1,7 +1,7 @@
 //! kvenv's errors and their exit codes.
 //!
 //! Each layer of the pipeline has its own error enum (manifest here, [`crate::vault::VaultError`],
-//! [`crate::fetch::FetchError`], [`crate::render::RenderError`], [`crate::write::WriteError`]);
+//! [`crate::assemble::FetchError`], [`crate::render::RenderError`], [`crate::write::WriteError`]);
 //! this module joins them into [`Error`], which knows the exit code of every failure. Each
 //! error renders as one line that says what failed, which manifest entry it concerns, and what
 //! to do. No error type has a field that can hold a secret value or a token: the values travel as
@@ -46,7 +46,7 @@ pub enum Error {
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),
     #[error(transparent)]
-    Fetch(Box<crate::fetch::FetchError>),
+    Fetch(Box<crate::assemble::FetchError>),
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
     #[error(transparent)]
@@ -66,8 +66,8 @@ pub enum Error {
     },
 }
 
-impl From<crate::fetch::FetchError> for Error {
-    fn from(e: crate::fetch::FetchError) -> Error {
+impl From<crate::assemble::FetchError> for Error {
+    fn from(e: crate::assemble::FetchError) -> Error {
         Error::Fetch(Box::new(e))
     }
 }

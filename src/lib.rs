@@ -6,6 +6,7 @@
 //! chosen format, refusing values a reader would misread) → [`write`] (atomic replace, mode 0600)
 //! and [`gitignore`]. [`commands`] strings the stages together for each subcommand.
 
+pub mod assemble;
 pub mod cli;
 pub mod commands;
 pub mod diff;
@@ -19,6 +20,7 @@ pub mod plan;
 pub mod policy;
 pub mod push;
 pub mod render;
+pub mod resolve;
 pub mod secret;
 pub mod ui;
 pub mod vault;

@@ -17,21 +17,7 @@ use crate::manifest::{
     AuthMethod, AuthSection, Credential, Manifest, RawEntry, Source, TlsSection,
 };
 use crate::render::{Format, Reader};
-
-/// A KV secrets engine version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KvVersion {
-    V1,
-    V2,
-}
-
-/// A mount whose KV version the manifest declares, so kvenv need not ask the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeclaredMount {
-    /// The mount path with one trailing slash, as Vault writes it: `team/apps/kv/`.
-    pub path: String,
-    pub version: KvVersion,
-}
+use crate::vault::kv::{KvVersion, Mount};
 
 /// Overrides from the command line that change the plan itself.
 #[derive(Debug, Default, Clone)]
@@ -60,7 +46,9 @@ pub struct Plan {
 pub struct VaultPlan {
     pub address: Option<String>,
     pub namespace: Option<String>,
-    pub mounts: Vec<DeclaredMount>,
+    /// The mounts whose KV version the manifest declares (`kv_version`), longest path first,
+    /// so kvenv need not ask the server about them.
+    pub mounts: Vec<Mount>,
     pub auth: AuthSection,
     pub tls: Option<TlsSection>,
 }
@@ -181,10 +169,7 @@ impl Plan {
             };
             let path = normalize_path(mount)
                 .map_err(|m| err(at, format!("kv_version: mount {mount:?}: {m}")))?;
-            mounts.push(DeclaredMount {
-                path: format!("{path}/"),
-                version,
-            });
+            mounts.push(Mount::declared(&path, version));
         }
         // Longest first, so that the first prefix match is the right mount.
         mounts.sort_by_key(|m| std::cmp::Reverse(m.path.len()));
@@ -230,7 +215,7 @@ impl Plan {
             let location = format!("{}:{}", source.path.display(), source.line_of(at));
             let entry = build_entry(raw, &vars, &mut used, location)
                 .map_err(|m| err(Some(at), format!("{}: {m}", raw.name.get_ref())))?;
-            if let (Some(_), Some(mount)) = (entry.version, find_mount(&mounts, &entry.path))
+            if let (Some(_), Some(mount)) = (entry.version, declared_mount(&mounts, &entry.path))
                 && mount.version == KvVersion::V1
             {
                 return Err(err(
@@ -278,12 +263,9 @@ impl Plan {
     }
 }
 
-/// The declared mount a path falls under, if any.
-pub fn find_mount<'a>(mounts: &'a [DeclaredMount], path: &str) -> Option<&'a DeclaredMount> {
-    mounts.iter().find(|m| {
-        path.len() > m.path.len() && path.starts_with(&m.path)
-            || path == m.path.trim_end_matches('/')
-    })
+/// The declared mount a path falls under, if any (`mounts` longest first).
+pub fn declared_mount<'a>(mounts: &'a [Mount], path: &str) -> Option<&'a Mount> {
+    mounts.iter().find(|m| m.contains(path))
 }
 
 fn build_output(
@@ -953,14 +935,14 @@ LOG = { path = "kv/x", default = "info" }
     #[test]
     fn declared_mounts_match_by_longest_prefix() {
         let p = plan("[vault]\nkv_version = { \"team\" = 1, \"team/apps/kv\" = 2 }\n").unwrap();
-        let m = find_mount(&p.vault.mounts, "team/apps/kv/svc/db").unwrap();
+        let m = declared_mount(&p.vault.mounts, "team/apps/kv/svc/db").unwrap();
         assert_eq!(m.path, "team/apps/kv/");
         assert_eq!(m.version, KvVersion::V2);
         assert_eq!(
-            find_mount(&p.vault.mounts, "team/other").unwrap().path,
+            declared_mount(&p.vault.mounts, "team/other").unwrap().path,
             "team/"
         );
-        assert!(find_mount(&p.vault.mounts, "teams/x").is_none());
+        assert!(declared_mount(&p.vault.mounts, "teams/x").is_none());
     }
 
     #[test]

@@ -9,17 +9,18 @@
 //! way to write either literally. A secret whose path contains one cannot be granted exactly, so
 //! such a path is refused rather than written as a rule that grants more than it says.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use crate::plan::{KvVersion, Plan};
-use crate::vault::kv::Mount;
+use crate::plan::Plan;
+use crate::resolve::Resolved;
+use crate::vault::kv::Op;
 
-/// HCL for the plan, given each path's mount. With `push`, also what `kvenv push` needs. An
-/// error (naming the entry) when a path cannot be granted exactly.
-pub fn render(plan: &Plan, mounts: &HashMap<&str, Mount>, push: bool) -> Result<String, String> {
+/// HCL for the plan's resolved reads. With `push`, also what `kvenv push` needs. An error
+/// (naming the entry) when a path cannot be granted exactly.
+pub fn render(plan: &Plan, resolved: &Resolved, push: bool) -> Result<String, String> {
     let mut rules: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for e in &plan.entries {
-        let Some(mount) = mounts.get(e.path.as_str()) else {
+    for (i, e) in plan.entries.iter().enumerate() {
+        let Some(secret) = resolved.read_of(i) else {
             continue;
         };
         if let Some(c) = e.path.chars().find(|c| matches!(c, '*' | '+')) {
@@ -30,12 +31,10 @@ pub fn render(plan: &Plan, mounts: &HashMap<&str, Mount>, push: bool) -> Result<
                 e.path
             ));
         }
-        let rest = e.path.strip_prefix(mount.path.as_str()).unwrap_or("");
-        let api_path = match mount.version {
-            KvVersion::V1 => e.path.clone(),
-            KvVersion::V2 => format!("{}data/{rest}", mount.path),
-        };
-        rules.entry(api_path).or_default().push(e.label());
+        rules
+            .entry(secret.api_path(Op::Data))
+            .or_default()
+            .push(e.label());
     }
     let capabilities = if push {
         r#"["create", "read", "update"]"#

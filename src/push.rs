@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 use crate::error::code;
-use crate::plan::{KvVersion, Plan, Target};
-use crate::vault::kv::{self, Data, Mount, Read, WriteRefused};
+use crate::plan::{Plan, Target};
+use crate::resolve::{Resolved, Unresolved};
+use crate::vault::kv::{self, Data, KvRef, KvVersion, Read, WriteRefused};
 use crate::vault::{Client, VaultError};
 
 /// What push would do with one variable.
@@ -62,20 +63,21 @@ impl PushError {
 pub struct PushPlan {
     pub steps: Vec<Step>,
     pub skipped: Vec<(String, String)>,
-    /// Per path: the current data and the version to check-and-set against (v2).
-    current: HashMap<String, (Data, Option<u64>)>,
+    /// Per logical path: the secret, its current data and the version to check-and-set against
+    /// (v2).
+    current: HashMap<String, (KvRef, Data, Option<u64>)>,
 }
 
 /// Work out the plan: read every target secret once.
 pub async fn plan(
     plan: &Plan,
+    resolved: &Resolved,
     client: &Client,
-    mounts: &HashMap<&str, Mount>,
     values: &HashMap<String, String>,
     file: &str,
 ) -> Result<PushPlan, PushError> {
     let mut out = PushPlan::default();
-    for e in &plan.entries {
+    for (i, e) in plan.entries.iter().enumerate() {
         match &e.target {
             Target::Import { prefix } => out.skipped.push((
                 format!("{prefix}*"),
@@ -91,28 +93,38 @@ pub async fn plan(
                     out.skipped.push((name.clone(), format!("not in {file}")));
                     continue;
                 };
-                let Some(mount) = mounts.get(e.path.as_str()) else {
-                    continue;
+                let secret = match &resolved.entries[i] {
+                    Ok(r) => &resolved.reads[*r],
+                    Err(Unresolved::Mount(source)) => {
+                        return Err(PushError::Vault {
+                            path: e.path.clone(),
+                            source: source.clone(),
+                        });
+                    }
+                    // Only pinned entries can have this, and those were skipped above.
+                    Err(Unresolved::PinOnV1 { .. }) => continue,
                 };
                 if !out.current.contains_key(&e.path) {
-                    let read = kv::read(client, mount, &e.path, None)
-                        .await
-                        .map_err(|source| PushError::Vault {
-                            path: e.path.clone(),
-                            source,
-                        })?;
-                    let current = match read {
+                    let read =
+                        kv::read(client, secret)
+                            .await
+                            .map_err(|source| PushError::Vault {
+                                path: e.path.clone(),
+                                source,
+                            })?;
+                    let (data, version) = match read {
                         Read::Found { data, version, .. } => (data, version),
                         Read::Missing => (Data::default(), Some(0)),
                         Read::Deleted { version, .. } => (Data::default(), Some(version)),
                     };
-                    let cas = match mount.version {
+                    let cas = match secret.mount.version {
                         KvVersion::V1 => None,
-                        KvVersion::V2 => current.1.or(Some(0)),
+                        KvVersion::V2 => version.or(Some(0)),
                     };
-                    out.current.insert(e.path.clone(), (current.0, cas));
+                    out.current
+                        .insert(e.path.clone(), (secret.clone(), data, cas));
                 }
-                let (data, _) = &out.current[&e.path];
+                let (_, data, _) = &out.current[&e.path];
                 let action = match data.get(key) {
                     None => Action::Create,
                     Some(old) if kv::text(old).as_ref() == Some(value) => Action::Same,
@@ -134,7 +146,6 @@ pub async fn plan(
 pub async fn apply(
     push: PushPlan,
     client: &Client,
-    mounts: &HashMap<&str, Mount>,
     values: &HashMap<String, String>,
     overwrite: bool,
 ) -> Result<usize, PushError> {
@@ -148,17 +159,18 @@ pub async fn apply(
     let mut current = push.current;
     let mut order: Vec<&str> = Vec::new();
     for s in push.steps.iter().filter(|s| s.action != Action::Same) {
-        if let Some((data, _)) = current.get_mut(&s.path) {
-            data.set_string(&s.key, &values[&s.name]);
+        if let (Some((_, data, _)), Some(value)) = (current.get_mut(&s.path), values.get(&s.name)) {
+            data.set_string(&s.key, value);
         }
         if !order.contains(&s.path.as_str()) {
             order.push(&s.path);
         }
     }
     for path in &order {
-        let (data, cas) = &current[*path];
-        let mount = &mounts[*path];
-        kv::write(client, mount, path, data, *cas)
+        let Some((secret, data, cas)) = current.get(*path) else {
+            continue;
+        };
+        kv::write(client, secret, data, *cas)
             .await
             .map_err(|e| match e {
                 WriteRefused::Changed => PushError::Changed {

@@ -1,25 +1,33 @@
-//! The KV secrets engine: which mount a path is under, which version it is, and reading a secret.
+//! The KV secrets engine: mounts, references to secrets, and reading and writing them.
 //!
 //! KV v1 reads `GET /v1/<mount>/<rest>` and v2 reads `GET /v1/<mount>/data/<rest>`, so the mount
 //! boundary must be known, and mounts can span several segments (`team/apps/kv/`). kvenv asks
-//! `sys/internal/ui/mounts/<path>`, which finds the mount by longest prefix and works for any
-//! token that can touch something under it; the manifest can declare `kv_version` instead.
+//! `sys/internal/ui/mounts/<path>` ([`detect`]), which finds the mount by longest prefix and works
+//! for any token that can touch something under it; the manifest can declare `kv_version`
+//! instead. A [`KvRef`] is a secret once its mount is known, and [`KvRef::api_path`] is the one
+//! place that knows where KV v2 puts `data/` and `metadata/`: reads, writes, listings and the
+//! policy kvenv prints all take their paths from it.
 //!
-//! The answers a read can get are many (see `shared/reference/vault-api.md` §1 and §8): a v2 404
-//! with `data.metadata` means a deleted or destroyed version, a plain 404 means missing, a 404
-//! whose warning says "Invalid path for a versioned K/V secrets engine" means the v1 URL shape was
-//! used on a v2 mount. [`read`] tells them apart and checks the body's shape, so a v1 map is
-//! never misread as v2 or the other way round.
+//! The answers a read can get are many (`docs/vault-api.md`): a v2 404 with `data.metadata` means
+//! a deleted or destroyed version, a plain 404 means missing, a 404 whose warning says "Invalid
+//! path for a versioned K/V secrets engine" means the v1 URL shape was used on a v2 mount.
+//! [`read`] tells them apart and checks the body's shape, so a v1 map is never misread as v2 or
+//! the other way round.
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
+pub use super::data::{Data, text};
 use super::{Client, VaultError};
-use crate::plan::KvVersion;
+
+/// A KV secrets engine version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KvVersion {
+    V1,
+    V2,
+}
 
 /// A KV mount as the server describes it (or the manifest declares it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mount {
     /// With one trailing slash: `team/apps/kv/`.
     pub path: String,
@@ -29,129 +37,80 @@ pub struct Mount {
     pub declared: bool,
 }
 
-/// A secret's keys and values as the server sent them: each value's exact JSON text, in the
-/// server's order. Numbers keep their digits and exponent as written (KV v1 stores the text it
-/// was given; re-formatting `1e3` as `1e+3` or `1000` would change the value), and writing the
-/// secret back (`kvenv push`) sends every other key exactly as it was.
-///
-/// `Debug` shows the keys only: the values are secrets.
-#[derive(Default)]
-pub struct Data(Vec<(String, Box<RawValue>)>);
-
-impl std::fmt::Debug for Data {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.keys()).finish()
-    }
-}
-
-impl Data {
-    /// The JSON text of `key`'s value.
-    pub fn get(&self, key: &str) -> Option<&RawValue> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &RawValue)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), &**v))
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Set `key` to the string `value` (replacing, or appending a new key).
-    pub fn set_string(&mut self, key: &str, value: &str) {
-        let raw = RawValue::from_string(Value::String(value.to_owned()).to_string())
-            .unwrap_or_else(|_| RawValue::from_string("\"\"".into()).expect("valid JSON"));
-        match self.0.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = raw,
-            None => self.0.push((key.to_owned(), raw)),
+impl Mount {
+    /// A mount the manifest declares with `kv_version`.
+    pub fn declared(path: &str, version: KvVersion) -> Mount {
+        Mount {
+            path: format!("{}/", path.trim_matches('/')),
+            version,
+            declared: true,
         }
     }
 
-    /// The secret as a JSON object, every value as received.
-    pub fn to_json(&self) -> String {
-        let mut out = String::from("{");
-        for (i, (k, v)) in self.0.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&Value::String(k.clone()).to_string());
-            out.push(':');
-            out.push_str(v.get());
-        }
-        out.push('}');
-        out
+    /// Whether the logical path `path` lies in this mount (or names it).
+    pub fn contains(&self, path: &str) -> bool {
+        path.len() > self.path.len() && path.starts_with(&self.path)
+            || path == self.path.trim_end_matches('/')
     }
 }
 
-impl<'de> Deserialize<'de> for Data {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct DataVisitor;
-        impl<'de> Visitor<'de> for DataVisitor {
-            type Value = Data;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
-                let mut data = Data::default();
-                while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
-                    // A repeated key: the last one wins, as in every JSON reader Vault's
-                    // clients use.
-                    match data.0.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1 = value,
-                        None => data.0.push((key, value)),
-                    }
-                }
-                Ok(data)
-            }
-        }
-        d.deserialize_map(DataVisitor)
-    }
+/// What a request does with a secret. KV v2 serves each at its own path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Read or write the data: v2 `<mount>/data/<path>`.
+    Data,
+    /// List a folder, or read a secret's versions: v2 `<mount>/metadata/<path>`.
+    Metadata,
 }
 
-/// A value as an environment variable's text, `None` for JSON `null`: strings as they are,
-/// numbers and booleans as the JSON text the server sent, objects and arrays as compact JSON
-/// (insignificant whitespace removed, everything else as sent).
-pub fn text(raw: &RawValue) -> Option<String> {
-    let t = raw.get().trim();
-    match t.as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<String>(t).ok(),
-        Some(b'n') => None,
-        Some(b'{' | b'[') => Some(compact(t)),
-        _ => Some(t.to_owned()),
-    }
+/// One secret, its mount known: the mount, the path inside it, and the version to read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KvRef {
+    pub mount: Mount,
+    /// The path inside the mount, without a leading or trailing slash: `app/db`.
+    pub path: String,
+    /// A KV v2 version pin; `None` reads the latest.
+    pub version: Option<u64>,
 }
 
-/// Valid JSON text without the whitespace between tokens.
-fn compact(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in json.chars() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            out.push(c);
+impl KvRef {
+    /// The secret at the logical path `logical` (mount first, as the manifest writes it).
+    pub fn new(mount: Mount, logical: &str, version: Option<u64>) -> KvRef {
+        let path = logical
+            .strip_prefix(mount.path.as_str())
+            .unwrap_or("")
+            .to_owned();
+        KvRef {
+            mount,
+            path,
+            version,
         }
     }
-    out
+
+    /// The path as the manifest and the CLI write it: `kv/app/db`.
+    pub fn logical(&self) -> String {
+        format!("{}{}", self.mount.path, self.path)
+    }
+
+    /// The API path of `op`, as a Vault policy names it (not encoded, no version): `kv/app/db`
+    /// on KV v1, `kv/data/app/db` or `kv/metadata/app/db` on KV v2.
+    pub fn api_path(&self, op: Op) -> String {
+        match (self.mount.version, op) {
+            (KvVersion::V1, _) => self.logical(),
+            (KvVersion::V2, Op::Data) => format!("{}data/{}", self.mount.path, self.path),
+            (KvVersion::V2, Op::Metadata) => format!("{}metadata/{}", self.mount.path, self.path),
+        }
+    }
+
+    /// The request path of `op`: [`KvRef::api_path`] percent-encoded, with `?version=N` when a
+    /// read is pinned.
+    fn url(&self, op: Op) -> String {
+        let mut url = encode_path(&self.api_path(op));
+        if let (KvVersion::V2, Op::Data, Some(v)) = (self.mount.version, op, self.version) {
+            url.push_str(&format!("?version={v}"));
+        }
+        url
+    }
 }
 
 /// What a read found.
@@ -248,24 +207,9 @@ pub async fn detect(client: &Client, path: &str) -> Result<Mount, VaultError> {
 }
 
 /// Read the secret at `path` (which starts with `mount.path`), at `version` on KV v2.
-pub async fn read(
-    client: &Client,
-    mount: &Mount,
-    path: &str,
-    version: Option<u64>,
-) -> Result<Read, VaultError> {
-    let rest = path.strip_prefix(mount.path.as_str()).unwrap_or("");
-    let api_path = match mount.version {
-        KvVersion::V1 => format!("{}{}", encode_path(&mount.path), encode_path(rest)),
-        KvVersion::V2 => {
-            let mut p = format!("{}data/{}", encode_path(&mount.path), encode_path(rest));
-            if let Some(v) = version {
-                p.push_str(&format!("?version={v}"));
-            }
-            p
-        }
-    };
-    let reply = client.get(&api_path).await?;
+pub async fn read(client: &Client, secret: &KvRef) -> Result<Read, VaultError> {
+    let mount = &secret.mount;
+    let reply = client.get(&secret.url(Op::Data)).await?;
     let warnings = reply.warnings();
     match reply.status {
         200 => {}
@@ -275,7 +219,7 @@ pub async fn read(
             } else {
                 VaultError::Forbidden {
                     capability: "read",
-                    api_path: api_path.split('?').next().unwrap_or_default().to_owned(),
+                    api_path: secret.api_path(Op::Data),
                 }
             });
         }
@@ -307,8 +251,7 @@ pub async fn read(
                     destroyed: m.get("destroyed").and_then(Value::as_bool).unwrap_or(false),
                 });
             }
-            if mount.version == KvVersion::V2 && mount.declared && is_v1(client, mount, rest).await
-            {
+            if mount.version == KvVersion::V2 && mount.declared && is_v1(client, secret).await {
                 return Err(VaultError::DeclaredV2IsV1 {
                     mount: mount.path.trim_end_matches('/').to_owned(),
                 });
@@ -323,7 +266,10 @@ pub async fn read(
         }
     }
     let shape_error = |what: &str| VaultError::BadResponse {
-        reason: format!("the answer for {path} has no {what} (is the mount's kv_version right?)"),
+        reason: format!(
+            "the answer for {} has no {what} (is the mount's kv_version right?)",
+            secret.logical()
+        ),
     };
     match mount.version {
         KvVersion::V1 => match serde_json::from_slice::<V1Answer>(&reply.raw) {
@@ -374,9 +320,15 @@ struct V2Data {
 /// "Invalid path for a versioned K/V secrets engine"; v1 answers 200 (the secret is there) or a
 /// plain 404. Anything else (403: the token may read only the v2 paths) proves nothing, and the
 /// secret is reported missing as before.
-async fn is_v1(client: &Client, mount: &Mount, rest: &str) -> bool {
-    let api_path = format!("{}{}", encode_path(&mount.path), encode_path(rest));
-    match client.get(&api_path).await {
+async fn is_v1(client: &Client, secret: &KvRef) -> bool {
+    let as_v1 = KvRef {
+        mount: Mount {
+            version: KvVersion::V1,
+            ..secret.mount.clone()
+        },
+        ..secret.clone()
+    };
+    match client.get(&as_v1.url(Op::Data)).await {
         Ok(reply) if reply.status == 200 => true,
         Ok(reply) if reply.status == 404 => !reply
             .warnings()
@@ -398,29 +350,21 @@ pub enum WriteRefused {
 /// `cas` (0: only if it does not exist), so a concurrent change is detected, not overwritten.
 pub async fn write(
     client: &Client,
-    mount: &Mount,
-    path: &str,
+    secret: &KvRef,
     data: &Data,
     cas: Option<u64>,
 ) -> Result<(), WriteRefused> {
-    let rest = path.strip_prefix(mount.path.as_str()).unwrap_or("");
-    let (api_path, body) = match mount.version {
-        KvVersion::V1 => (
-            format!("{}{}", encode_path(&mount.path), encode_path(rest)),
-            data.to_json(),
-        ),
+    let body = match secret.mount.version {
+        KvVersion::V1 => data.to_json(),
         KvVersion::V2 => {
             let options = cas
                 .map(|cas| format!(",\"options\":{{\"cas\":{cas}}}"))
                 .unwrap_or_default();
-            (
-                format!("{}data/{}", encode_path(&mount.path), encode_path(rest)),
-                format!("{{\"data\":{}{options}}}", data.to_json()),
-            )
+            format!("{{\"data\":{}{options}}}", data.to_json())
         }
     };
     let reply = client
-        .post_raw(&api_path, body)
+        .post_raw(&secret.url(Op::Data), body)
         .await
         .map_err(WriteRefused::Vault)?;
     match reply.status {
@@ -429,7 +373,7 @@ pub async fn write(
         403 => Err(WriteRefused::Vault(match client.token_is_bad().await {
             Ok(false) => VaultError::Forbidden {
                 capability: "update",
-                api_path,
+                api_path: secret.api_path(Op::Data),
             },
             Ok(true) => VaultError::TokenRejected,
             Err(e) => e,
@@ -446,44 +390,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_rule_for_where_kv_v2_puts_data_and_metadata() {
+        let v2 = KvRef::new(
+            Mount::declared("team/kv", KvVersion::V2),
+            "team/kv/my app/db",
+            Some(3),
+        );
+        assert_eq!(v2.path, "my app/db");
+        assert_eq!(v2.logical(), "team/kv/my app/db");
+        assert_eq!(v2.api_path(Op::Data), "team/kv/data/my app/db");
+        assert_eq!(v2.api_path(Op::Metadata), "team/kv/metadata/my app/db");
+        assert_eq!(v2.url(Op::Data), "team/kv/data/my%20app/db?version=3");
+        assert_eq!(v2.url(Op::Metadata), "team/kv/metadata/my%20app/db");
+        let v1 = KvRef::new(Mount::declared("kv", KvVersion::V1), "kv/app", None);
+        assert_eq!(v1.api_path(Op::Data), "kv/app");
+        assert_eq!(v1.api_path(Op::Metadata), "kv/app");
+        let m = Mount::declared("/team/kv/", KvVersion::V1);
+        assert!(m.contains("team/kv/x") && m.contains("team/kv") && !m.contains("team/kvx"));
+    }
+
+    #[test]
     fn paths_are_encoded_by_segment() {
         assert_eq!(encode_path("kv/my app/db%pass"), "kv/my%20app/db%25pass");
         assert_eq!(encode_path("kv/a?b#c"), "kv/a%3Fb%23c");
         assert_eq!(encode_path("team/apps/kv/"), "team/apps/kv/");
         assert_eq!(encode_path("kv/é"), "kv/%C3%A9");
-    }
-
-    fn data(json: &str) -> Data {
-        serde_json::from_str(json).unwrap()
-    }
-
-    #[test]
-    fn values_keep_their_json_text() {
-        let d = data(
-            r#"{"a":1e3,"b":12345678901234567890123,"c":true,"d":{ "x" : [1, "y z"] },"e":"s\n","f":null,"g":1E5,"h":-0.0}"#,
-        );
-        let texts: Vec<(&str, Option<String>)> = d.iter().map(|(k, v)| (k, text(v))).collect();
-        assert_eq!(
-            texts,
-            [
-                ("a", Some("1e3".into())),
-                ("b", Some("12345678901234567890123".into())),
-                ("c", Some("true".into())),
-                ("d", Some(r#"{"x":[1,"y z"]}"#.into())),
-                ("e", Some("s\n".into())),
-                ("f", None),
-                ("g", Some("1E5".into())),
-                ("h", Some("-0.0".into())),
-            ]
-        );
-    }
-
-    #[test]
-    fn data_debug_shows_keys_only_and_writes_back_exactly() {
-        let mut d = data(r#"{"n":1e3,"secret":"CANARY"}"#);
-        assert_eq!(format!("{d:?}"), r#"{"n", "secret"}"#);
-        d.set_string("new", "v\"");
-        d.set_string("secret", "other");
-        assert_eq!(d.to_json(), r#"{"n":1e3,"secret":"other","new":"v\""}"#);
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod data;
 pub mod kv;
 
 use thiserror::Error;
