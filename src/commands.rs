@@ -16,7 +16,7 @@ use crate::ui::{self, Ui};
 use crate::vault::client::Tls;
 use crate::vault::{Client, VaultError, auth};
 use crate::write::{self, Outcome};
-use crate::{fetch, resolve};
+use crate::{fetch, resolve, settings};
 use crate::{gitignore, render::Options};
 
 /// Run one command; the `Ok` value is the exit code.
@@ -105,22 +105,24 @@ impl Session {
     /// Build the client and log in (or take the token), within the deadline.
     fn open(plan: &Plan, c: &Common, ui: &Ui) -> Result<Session, Error> {
         let deadline = Instant::now() + c.timeout;
-        let env = auth::process_env;
-        let address = auth::address(c.address.as_deref(), plan.vault.address.as_deref(), &env);
-        let namespace = auth::namespace(
-            c.namespace.as_deref(),
-            plan.vault.namespace.as_deref(),
-            &env,
-        );
-        let flags = Tls {
-            ca_cert: c.ca_cert.clone(),
-            ca_path: c.ca_path.clone(),
-            client_cert: c.client_cert.clone(),
-            client_key: c.client_key.clone(),
-            server_name: c.tls_server_name.clone(),
-            skip_verify: c.tls_skip_verify,
+        let env = settings::process_env;
+        let flags = settings::Flags {
+            address: c.address.clone(),
+            namespace: c.namespace.clone(),
+            tls: Tls {
+                ca_cert: c.ca_cert.clone(),
+                ca_path: c.ca_path.clone(),
+                client_cert: c.client_cert.clone(),
+                client_key: c.client_key.clone(),
+                server_name: c.tls_server_name.clone(),
+                skip_verify: c.tls_skip_verify,
+            },
         };
-        let tls = auth::tls(&flags, plan.vault.tls.as_ref(), plan.manifest_dir(), &env);
+        let settings::Connection {
+            address,
+            namespace,
+            tls,
+        } = settings::connection(&flags, plan, &env);
         if tls.skip_verify && address.starts_with("https:") {
             ui.warn("TLS certificate verification is off (skip_verify): anyone on the path can read the secrets");
         }
@@ -138,12 +140,8 @@ impl Session {
             timeout: c.timeout,
             revoke: false,
         };
-        session.revoke = session.within(auth::authenticate(
-            &session.client,
-            &plan.vault.auth,
-            plan.manifest_dir(),
-            &env,
-        ))?;
+        let login = settings::login(&plan.vault.auth, plan.manifest_dir(), &env)?;
+        session.revoke = session.within(auth::login(&session.client, &login))?;
         Ok(session)
     }
 
@@ -449,7 +447,7 @@ fn run_command(
     let mut cmd = std::process::Command::new(program);
     cmd.args(args);
     if !keep_vault_env {
-        for name in auth::credential_variables(&plan.vault.auth) {
+        for name in settings::credential_variables(&plan.vault.auth) {
             cmd.env_remove(name);
         }
     }
@@ -659,7 +657,7 @@ fn export(c: &Common) -> Result<u8, Error> {
 /// variables appended to the `$GITHUB_ENV` file (where it reads them after the step); see
 /// [`render::github`].
 fn export_github(plan: &Plan, c: &Common, ui: &Ui) -> Result<u8, Error> {
-    let env_file = auth::process_env("GITHUB_ENV").ok_or_else(|| {
+    let env_file = settings::process_env("GITHUB_ENV").ok_or_else(|| {
         Error::Usage(
             "--format github appends to the file named by $GITHUB_ENV, which is not set: run it in a GitHub Actions step (elsewhere, use --format dotenv, shell or json)"
                 .into(),
@@ -673,7 +671,7 @@ fn export_github(plan: &Plan, c: &Common, ui: &Ui) -> Result<u8, Error> {
         ));
     }
     let fetched = fetch_all(plan, c, ui)?;
-    let os = render::github::RunnerOs::from_env(auth::process_env("RUNNER_OS").as_deref());
+    let os = render::github::RunnerOs::from_env(settings::process_env("RUNNER_OS").as_deref());
     let out = render::github::render(&fetched.vars, os)?;
     ui::stdout(out.masks.as_bytes())?;
     write::append(Path::new(&env_file), out.env.as_bytes())?;

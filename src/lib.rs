@@ -22,6 +22,7 @@ pub mod push;
 pub mod render;
 pub mod resolve;
 pub mod secret;
+pub mod settings;
 pub mod ui;
 pub mod vault;
 pub mod write;

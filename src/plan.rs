@@ -13,9 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::ManifestError;
-use crate::manifest::{
-    AuthMethod, AuthSection, Credential, Manifest, RawEntry, Source, TlsSection,
-};
+use crate::manifest::{AuthSection, Credential, Manifest, RawEntry, Source, TlsSection};
 use crate::render::{Format, Reader};
 use crate::vault::kv::{KvVersion, Mount};
 
@@ -179,15 +177,8 @@ impl Plan {
             Some(auth) => {
                 let at = Some(auth.span().start);
                 let auth = auth.into_inner();
-                check_auth(&auth).map_err(|m| err(at, m))?;
-                for (field, c) in [
-                    ("token", &auth.token),
-                    ("role_id", &auth.role_id),
-                    ("secret_id", &auth.secret_id),
-                    ("jwt", &auth.jwt),
-                    ("password", &auth.password),
-                ] {
-                    if let Some(Credential::File(p)) = c {
+                for (field, c) in auth.credentials() {
+                    if let Credential::File(p) = c {
                         check_path(p).map_err(|m| err(at, format!("[vault.auth] {field}: {m}")))?;
                     }
                 }
@@ -374,51 +365,6 @@ fn parse_mode(text: &str) -> Option<u32> {
     }
     let mode = u32::from_str_radix(text, 8).ok()?;
     (mode & 0o600 == 0o600).then_some(mode)
-}
-
-fn check_auth(auth: &AuthSection) -> Result<(), String> {
-    let given: Vec<&str> = [
-        ("token", auth.token.is_some()),
-        ("role_id", auth.role_id.is_some()),
-        ("secret_id", auth.secret_id.is_some()),
-        ("role", auth.role.is_some()),
-        ("jwt", auth.jwt.is_some()),
-        ("audience", auth.audience.is_some()),
-        ("username", auth.username.is_some()),
-        ("password", auth.password.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(n, set)| set.then_some(n))
-    .collect();
-    let allowed: &[&str] = match auth.method {
-        AuthMethod::Token => &["token"],
-        AuthMethod::Approle => &["role_id", "secret_id"],
-        AuthMethod::Jwt => &["role", "jwt"],
-        AuthMethod::GithubActions => &["role", "audience"],
-        AuthMethod::Kubernetes => &["role", "jwt"],
-        AuthMethod::Userpass => &["username", "password"],
-    };
-    if let Some(extra) = given.iter().find(|g| !allowed.contains(g)) {
-        return Err(format!(
-            "[vault.auth] field `{extra}` does not apply to method \"{}\" (it takes: {})",
-            auth.method.name(),
-            allowed.join(", ")
-        ));
-    }
-    let required: &[&str] = match auth.method {
-        AuthMethod::Token => &[],
-        AuthMethod::Approle => &["role_id"],
-        AuthMethod::Jwt => &["role", "jwt"],
-        AuthMethod::GithubActions | AuthMethod::Kubernetes => &["role"],
-        AuthMethod::Userpass => &["username", "password"],
-    };
-    if let Some(missing) = required.iter().find(|r| !given.contains(r)) {
-        return Err(format!(
-            "[vault.auth] method \"{}\" needs `{missing}`",
-            auth.method.name()
-        ));
-    }
-    Ok(())
 }
 
 fn build_entry(
