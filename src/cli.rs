@@ -1,25 +1,50 @@
 //! The command line. Each flag's doc comment is its `--help` text.
+//!
+//! Flags come in groups (the manifest, the Vault connection, the output file, verbosity), and
+//! each command flattens exactly the groups it uses, as xh and just do: a flag a command would
+//! ignore is not in its `--help`, and giving it is a usage error (exit 2), not a silent no-op.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::render::{Format, Reader};
 
-const EXIT_CODES: &str = "\
+/// Where the token comes from: after the help of the top level and of every command that talks
+/// to Vault.
+macro_rules! token_help {
+    () => {
+        "The token: BAO_TOKEN, then VAULT_TOKEN, then [vault.auth] token = { env = \"NAME\" } or
+{ file = \"PATH\" } in the manifest, then ~/.vault-token (what `bao login` / `vault login`
+write). [vault.auth] method = \"approle\", \"jwt\", \"github-actions\", \"kubernetes\" or
+\"userpass\" logs in instead."
+    };
+}
+
+const TOKEN_HELP: &str = token_help!();
+
+const AFTER_HELP: &str = concat!(
+    token_help!(),
+    "
+
+Example:
+  VAULT_ADDR=https://vault.example.com:8200 kvenv sync     # secrets.toml -> .env
+
 Exit codes:
   0  success (check: the file is up to date)
   1  check: the file would change
   2  usage or manifest error, or a value no declared reader can read back exactly
   3  authentication failed (no token, bad or expired token)
   4  a secret, key or version is missing, or the token may not read it
-  5  Vault unreachable, sealed, or failing after retries; timeout
-  6  the output file (or .gitignore) could not be written";
+  5  Vault unreachable, sealed, or failing after retries; an answer too large; timeout
+  6  the output file (or .gitignore, $GITHUB_ENV, stdout) could not be read or written
+  run: the command's own exit status (126/127 when it cannot be started)"
+);
 
 /// Turn secrets from Vault or OpenBao KV into a .env file, atomically.
 #[derive(Debug, Parser)]
-#[command(name = "kvenv", version, about, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "kvenv", version, about, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -28,81 +53,30 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch every secret and atomically rewrite the output file.
-    Sync(Common),
-    /// Exit 0 if the output file is up to date, 1 if a sync would change it (names only, never values).
-    Check {
-        #[command(flatten)]
-        common: Common,
-        /// Print one JSON object on stdout: up_to_date, and per variable name, status, path, version.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Print the secrets to stdout.
-    Export {
-        #[command(flatten)]
-        common: Common,
-    },
+    #[command(after_help = TOKEN_HELP)]
+    Sync(SyncArgs),
+    /// Exit 0 if the output file is up to date, 1 if a sync would change it (names only, never
+    /// values).
+    #[command(after_help = TOKEN_HELP)]
+    Check(CheckArgs),
+    /// Print the secrets to stdout (with --format github: masks on stdout, variables into
+    /// $GITHUB_ENV).
+    #[command(after_help = TOKEN_HELP)]
+    Export(ExportArgs),
     /// Run a command with the secrets in its environment; nothing is written to disk.
-    Run {
-        #[command(flatten)]
-        common: Common,
-        /// Pass on to the command the credentials kvenv read (VAULT_TOKEN, BAO_TOKEN, the
-        /// variables [vault.auth] names, their _FILE twins); removed by default.
-        #[arg(long)]
-        keep_vault_env: bool,
-        /// Keep variables already set in the environment instead of overriding them.
-        #[arg(long)]
-        no_override: bool,
-        /// The command and its arguments, after `--`.
-        #[arg(last = true, required = true, value_name = "CMD")]
-        command: Vec<std::ffi::OsString>,
-    },
+    #[command(after_help = TOKEN_HELP)]
+    Run(RunArgs),
     /// Check the manifest offline and print the plan; no server needed.
-    Validate(Common),
+    Validate(ValidateArgs),
     /// Print the Vault policy (HCL) a token needs to read everything the manifest names.
-    Policy {
-        #[command(flatten)]
-        common: Common,
-        /// Also grant what `kvenv push` needs (create, update).
-        #[arg(long)]
-        push: bool,
-    },
-    /// Write values from an existing .env into Vault at the manifest's paths (dry run unless --apply).
-    Push {
-        #[command(flatten)]
-        common: Common,
-        /// The file to read [default: the manifest's output file].
-        #[arg(long, value_name = "FILE", value_parser = parse_path)]
-        from: Option<PathBuf>,
-        /// Write to Vault; without it, only print the plan.
-        #[arg(long)]
-        apply: bool,
-        /// Replace existing values that differ.
-        #[arg(long)]
-        overwrite: bool,
-    },
+    #[command(after_help = TOKEN_HELP)]
+    Policy(PolicyArgs),
+    /// Write values from an existing .env into Vault at the manifest's paths (dry run unless
+    /// --apply).
+    #[command(after_help = TOKEN_HELP)]
+    Push(PushArgs),
     /// Write a starter secrets.toml, from an existing .env's names when one is given.
-    Init {
-        /// Where to write the manifest.
-        #[arg(short, long, value_name = "PATH", default_value = "secrets.toml", value_parser = parse_path)]
-        manifest: PathBuf,
-        /// A .env file whose variable names to map.
-        #[arg(long, value_name = "FILE", value_parser = parse_path)]
-        from: Option<PathBuf>,
-        /// The {project} placeholder's value [default: this folder's name].
-        #[arg(long, value_name = "NAME")]
-        project: Option<String>,
-        /// The {env} placeholder's value.
-        #[arg(long, value_name = "NAME", default_value = "local")]
-        env: String,
-        /// The KV mount.
-        #[arg(long, value_name = "MOUNT", default_value = "kv")]
-        mount: String,
-        /// A program that reads the .env (repeatable; written to [output] readers): --from is
-        /// read as they all read it [default: python-dotenv, node-dotenv, docker-compose, sh].
-        #[arg(long = "reader", value_name = "NAME", value_parser = parse_reader)]
-        readers: Vec<Reader>,
-    },
+    Init(InitArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -112,21 +86,161 @@ pub enum Command {
     Man,
 }
 
-/// Flags every command takes.
 #[derive(Debug, Args)]
-pub struct Common {
-    /// The manifest.
-    #[arg(short, long, value_name = "PATH", default_value = "secrets.toml", value_parser = parse_path)]
-    pub manifest: PathBuf,
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+    #[command(flatten)]
+    pub file: FileArgs,
+    #[command(flatten)]
+    pub vault: ConnectionArgs,
+}
 
-    /// Write here instead of the manifest's [output] path (relative to the current directory).
-    #[arg(short, long, value_name = "PATH", value_parser = parse_path)]
-    pub output: Option<PathBuf>,
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+    #[command(flatten)]
+    pub file: FileArgs,
+    #[command(flatten)]
+    pub vault: ConnectionArgs,
+    /// Print one JSON object on stdout: up_to_date, mode, and per variable name, status, path,
+    /// version.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+    /// Output format [default: the manifest's, or dotenv]. github: `::add-mask::` lines on
+    /// stdout, the variables appended to $GITHUB_ENV.
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub format: Option<ExportFormat>,
+    #[command(flatten)]
+    pub readers: ReaderArgs,
+    #[command(flatten)]
+    pub vault: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+    #[command(flatten)]
+    pub vault: ConnectionArgs,
+    /// Pass on to the command the credentials kvenv read (VAULT_TOKEN, BAO_TOKEN, the
+    /// variables [vault.auth] names, their _FILE twins); removed by default.
+    #[arg(long)]
+    pub keep_vault_env: bool,
+    /// Keep variables already set in the environment instead of overriding them.
+    #[arg(long)]
+    pub no_override: bool,
+    /// The command and its arguments, after `--`: kvenv run -- ./server --port 8000
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+    /// Also grant what `kvenv push` needs (create, update).
+    #[arg(long)]
+    pub push: bool,
+    #[command(flatten)]
+    pub vault: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+    /// The file to read [default: the manifest's output file].
+    #[arg(long, value_name = "FILE", value_parser = parse_path)]
+    pub from: Option<PathBuf>,
+    /// Write to Vault; without it, only print the plan.
+    #[arg(long)]
+    pub apply: bool,
+    /// Replace existing values that differ.
+    #[arg(long)]
+    pub overwrite: bool,
+    #[command(flatten)]
+    pub readers: ReaderArgs,
+    #[command(flatten)]
+    pub vault: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the manifest.
+    #[arg(
+        short,
+        long,
+        value_name = "PATH",
+        default_value = "secrets.toml",
+        value_parser = parse_path
+    )]
+    pub manifest: PathBuf,
+    /// A .env file whose variable names to map.
+    #[arg(long, value_name = "FILE", value_parser = parse_path)]
+    pub from: Option<PathBuf>,
+    /// The {project} placeholder's value [default: this folder's name].
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+    /// The {env} placeholder's value.
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    pub env: String,
+    /// The KV mount.
+    #[arg(long, value_name = "MOUNT", default_value = "kv")]
+    pub mount: String,
+    #[command(flatten)]
+    pub readers: ReaderArgs,
+}
+
+/// Which manifest, and its placeholders.
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// The manifest.
+    #[arg(
+        short,
+        long,
+        value_name = "PATH",
+        default_value = "secrets.toml",
+        value_parser = parse_path
+    )]
+    pub manifest: PathBuf,
 
     /// Set a {placeholder} used in the manifest's paths (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+}
 
+/// How to reach Vault.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Vault connection")]
+pub struct ConnectionArgs {
     /// Vault address [default: BAO_ADDR, VAULT_ADDR, the manifest, https://127.0.0.1:8200].
     #[arg(long, value_name = "URL")]
     pub address: Option<String>,
@@ -159,15 +273,6 @@ pub struct Common {
     #[arg(long)]
     pub tls_skip_verify: bool,
 
-    /// Output format: dotenv, shell or json (export also takes github).
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    pub format: Option<Format>,
-
-    /// A program that reads the file (repeatable; replaces the manifest's readers):
-    /// python-dotenv, python-dotenv-raw, node-dotenv, node, docker-compose, dotenvy, godotenv, sh.
-    #[arg(long = "reader", value_name = "NAME", value_parser = parse_reader)]
-    pub readers: Vec<Reader>,
-
     /// Requests in flight at once [default: 16 over HTTP/1.1 connections, 128 over one HTTP/2
     /// connection].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -181,7 +286,43 @@ pub struct Common {
     /// Deadline for the whole run, e.g. 60s, 500ms, 2m.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub timeout: Duration,
+}
 
+impl ConnectionArgs {
+    /// Requests in flight, if `--concurrency` was given.
+    pub fn concurrency(&self) -> Option<usize> {
+        self.concurrency.map(usize::from)
+    }
+}
+
+/// The file a command writes or compares.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct FileArgs {
+    /// Write here instead of the manifest's [output] path (relative to the current directory).
+    #[arg(short, long, value_name = "PATH", value_parser = parse_path)]
+    pub output: Option<PathBuf>,
+
+    /// Output format [default: the manifest's, or dotenv].
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub format: Option<FileFormat>,
+
+    #[command(flatten)]
+    pub readers: ReaderArgs,
+}
+
+/// Who reads the file.
+#[derive(Debug, Args)]
+pub struct ReaderArgs {
+    /// A program that reads the file (repeatable; replaces the manifest's readers):
+    /// python-dotenv, python-dotenv-raw, node-dotenv, node, docker-compose, dotenvy, godotenv, sh.
+    #[arg(long = "reader", value_name = "NAME", value_parser = parse_reader)]
+    pub readers: Vec<Reader>,
+}
+
+/// What the user sees on stderr.
+#[derive(Debug, Args)]
+pub struct Verbosity {
     /// Print nothing but errors.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -189,6 +330,44 @@ pub struct Common {
     /// Also print one line per variable: name, path, version (never a value).
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// The formats of a file kvenv writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    Dotenv,
+    Shell,
+    Json,
+}
+
+/// What `kvenv export` can print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Dotenv,
+    Shell,
+    Json,
+    Github,
+}
+
+impl From<FileFormat> for Format {
+    fn from(f: FileFormat) -> Format {
+        match f {
+            FileFormat::Dotenv => Format::Dotenv,
+            FileFormat::Shell => Format::Shell,
+            FileFormat::Json => Format::Json,
+        }
+    }
+}
+
+impl From<ExportFormat> for Format {
+    fn from(f: ExportFormat) -> Format {
+        match f {
+            ExportFormat::Dotenv => Format::Dotenv,
+            ExportFormat::Shell => Format::Shell,
+            ExportFormat::Json => Format::Json,
+            ExportFormat::Github => Format::Github,
+        }
+    }
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
@@ -203,10 +382,6 @@ fn parse_path(s: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(s);
     crate::plan::check_path(&path)?;
     Ok(path)
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    Format::parse(s).ok_or_else(|| "expected dotenv, shell, json or github".into())
 }
 
 fn parse_reader(s: &str) -> Result<Reader, String> {
@@ -293,5 +468,21 @@ mod tests {
         assert!(parse_size("12").is_err());
         assert!(parse_size("1TiB").is_err());
         assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn each_command_takes_only_its_own_flags() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("kvenv").chain(args.iter().copied()))
+        };
+        assert!(parse(&["validate", "--address", "x"]).is_err());
+        assert!(parse(&["validate", "-o", "x"]).is_err());
+        assert!(parse(&["run", "-o", "x", "--", "true"]).is_err());
+        assert!(parse(&["sync", "--format", "github"]).is_err());
+        assert!(parse(&["export", "--format", "github"]).is_ok());
+        assert!(parse(&["export", "-o", "x"]).is_err());
+        assert!(parse(&["policy", "--reader", "sh"]).is_err());
+        assert!(parse(&["sync", "-o", "x", "--reader", "sh", "--timeout", "5s", "-q"]).is_ok());
+        assert!(parse(&["push", "--reader", "sh", "--from", "x"]).is_ok());
     }
 }

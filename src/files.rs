@@ -72,6 +72,15 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// The folder `path` is in, `.` for a bare file name: where its temp files, `.gitignore` and
+/// relative neighbours live.
+pub fn parent_or_dot(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
 /// What kind of thing a non-regular file is, for messages: "a directory", "a FIFO".
 pub fn describe(kind: std::fs::FileType) -> &'static str {
     if kind.is_dir() {

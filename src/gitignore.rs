@@ -98,10 +98,7 @@ fn ensure_one(path: &Path, for_link_target: bool) -> Result<Option<Added>, Write
 
     let gitignore = dir.join(".gitignore");
     // Errors name the file as the user would: next to the output path they gave.
-    let shown = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.join(".gitignore"),
-        _ => PathBuf::from(".gitignore"),
-    };
+    let shown = path.with_file_name(".gitignore");
     if fs::symlink_metadata(&gitignore).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(WriteError::write(
             &shown,
@@ -219,10 +216,7 @@ pub fn tracked_by_git(output: &Path) -> Option<bool> {
 }
 
 fn absolute_dir(output: &Path) -> Result<PathBuf, WriteError> {
-    let dir = match output.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = files::parent_or_dot(output);
     fs::canonicalize(dir).map_err(|e| WriteError::write(dir, io_reason(&e)))
 }
 

@@ -247,10 +247,7 @@ impl Plan {
 
     /// The folder the manifest is in: relative output paths start there.
     pub fn manifest_dir(&self) -> &Path {
-        match self.manifest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        }
+        crate::files::parent_or_dot(&self.manifest)
     }
 }
 

@@ -120,11 +120,7 @@ pub fn writable_target(path: &Path) -> Result<PathBuf, WriteError> {
         )),
         Err(e) if e.kind() == ErrorKind::NotFound => {
             // A new file: its folder must exist (kvenv does not create folders).
-            let dir = match target.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            match fs::metadata(dir) {
+            match fs::metadata(files::parent_or_dot(&target)) {
                 Ok(m) if m.is_dir() => Ok(target),
                 Ok(_) => Err(WriteError::write(path, "not a directory")),
                 Err(e) => Err(WriteError::new(path, &e)),
@@ -156,11 +152,10 @@ pub fn forbidden_output(path: &Path, target: &Path, manifest: &Path) -> Option<&
 /// `path` made absolute with symlinks in its folder resolved, also when the file itself does
 /// not exist yet; `path` unchanged when its folder cannot be resolved.
 fn absolute(path: &Path) -> PathBuf {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    match (fs::canonicalize(dir), path.file_name()) {
+    match (
+        fs::canonicalize(files::parent_or_dot(path)),
+        path.file_name(),
+    ) {
         (Ok(d), Some(name)) => d.join(name),
         _ => path.to_owned(),
     }
@@ -217,10 +212,7 @@ pub enum Staged {
 /// Stage `content` for `path` with `mode` (see [`Staged`]).
 pub fn stage(path: &Path, content: &[u8], mode: u32) -> Result<Staged, WriteError> {
     let target = writable_target(path)?;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let dir = files::parent_or_dot(&target).to_owned();
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -269,12 +269,75 @@ fn bad_flags_are_usage_errors() {
         .stderr_contains("invalid value '0' for '--concurrency <N>'")
         .file(".env", OLD)
         .run();
+    // --format github is export's alone: clap refuses it before anything runs.
     with_old_file()
         .args(["sync", "--format", "github"])
         .manifest("[secrets]\nA = \"@/kv/app\"\n")
         .status(2)
-        .stderr("kvenv: error: --format github is for `kvenv export` only\n")
+        .stderr("error: invalid value 'github' for '--format <FORMAT>'\n  [possible values: dotenv, shell, json]\n\nFor more information, try '--help'.\n")
+        .file(".env", OLD)
         .run();
+}
+
+/// Each command takes only the flags it uses: a flag it would ignore is a usage error.
+#[test]
+fn a_flag_a_command_would_ignore_is_a_usage_error() {
+    for args in [
+        &[
+            "validate",
+            "--address",
+            "ftp://x",
+            "--timeout",
+            "1ms",
+            "-o",
+            "/etc/passwd",
+        ][..],
+        &["validate", "--address", "x"],
+        &["run", "-o", "x", "--", "true"],
+        &["export", "-o", "x"],
+        &["policy", "--reader", "sh"],
+        &["push", "--format", "json"],
+    ] {
+        let ran = with_old_file()
+            .manifest("[secrets]\nA = \"@/kv/app\"\n")
+            .args(args.iter().copied())
+            .status(2)
+            .stderr_contains("error: unexpected argument")
+            .file(".env", OLD)
+            .run();
+        assert!(!ran.stderr.contains("is valid"), "{}", ran.stderr);
+    }
+    // `kvenv run env`: the command without `--` gets a tip.
+    with_old_file()
+        .args(["run", "env"])
+        .status(2)
+        .stderr_contains(
+            "kvenv: tip: give the command after `--`: kvenv run [OPTIONS] -- CMD [ARGS...]\n",
+        )
+        .run();
+}
+
+#[test]
+fn help_names_the_token_sources_and_an_example() {
+    for args in [&["--help"][..], &["sync", "--help"], &["run", "--help"]] {
+        let ran = Test::new()
+            .args(args.iter().copied())
+            .any_stdout()
+            .stderr("")
+            .run();
+        assert!(
+            ran.stdout
+                .contains("The token: BAO_TOKEN, then VAULT_TOKEN, then [vault.auth] token")
+                && ran.stdout.contains("~/.vault-token"),
+            "{}",
+            ran.stdout
+        );
+    }
+    let ran = Test::new().args(["--help"]).any_stdout().stderr("").run();
+    assert!(
+        ran.stdout
+            .contains("Example:\n  VAULT_ADDR=https://vault.example.com:8200 kvenv sync")
+    );
 }
 
 /// A real (non-dev) server with raft storage: uninitialised, then initialised and left sealed.

@@ -1,0 +1,54 @@
+//! `kvenv validate`: the manifest checked offline, and the plan printed.
+
+use super::sync::output_target;
+use super::{load, ui};
+use crate::cli::ValidateArgs;
+use crate::error::{Error, code};
+use crate::plan::{OnMissing, Overrides, Target};
+use crate::ui as out;
+
+pub(super) fn validate(a: &ValidateArgs) -> Result<u8, Error> {
+    let ui = ui(&a.verbosity);
+    let plan = load(&a.manifest, Overrides::default())?;
+    output_target(&plan)?;
+    let width = plan
+        .entries
+        .iter()
+        .map(|e| e.label().len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for e in &plan.entries {
+        let source = match &e.target {
+            Target::Var { key, .. } => format!("{}#{key}", e.path),
+            Target::Import { .. } => format!("{} (every key)", e.path),
+        };
+        let mut notes = Vec::new();
+        if let Some(v) = e.version {
+            notes.push(format!("version {v}"));
+        }
+        match &e.missing {
+            OnMissing::Fail => {}
+            OnMissing::Skip => notes.push("optional".into()),
+            OnMissing::Default(_) => notes.push("has default".into()),
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join(", "))
+        };
+        text.push_str(&format!("{:width$}  {source}{notes}\n", e.label()));
+    }
+    out::stdout(text.as_bytes())?;
+    let mut paths: Vec<&str> = plan.entries.iter().map(|e| e.path.as_str()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    ui.info(&format!(
+        "{} is valid: {} entries, {} secrets, output {}",
+        plan.manifest.display(),
+        plan.entries.len(),
+        paths.len(),
+        plan.output.path.display()
+    ));
+    Ok(code::OK)
+}
