@@ -174,7 +174,7 @@ async fn github_id_token(
         url.push_str("audience=");
         url.push_str(&super::kv::encode_path(aud));
     }
-    let answer = super::client::get_external_json(&url, bearer.expose())
+    let answer = super::external::get_external_json(&url, bearer.expose())
         .await
         .map_err(|reason| VaultError::Credential {
             field: "github-actions",

@@ -23,106 +23,26 @@
 
 use std::hash::{BuildHasher, Hasher};
 use std::net::ToSocketAddrs;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderValue;
-use reqwest::{Method, StatusCode, Url, redirect};
+use reqwest::{Method, Url, redirect};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::VaultError;
-
-/// How many times a request is retried after the first attempt.
-const RETRIES: u32 = 4;
-/// The first backoff's upper bound; it doubles on every retry.
-const BACKOFF_BASE: Duration = Duration::from_millis(100);
-/// No single wait is longer than this (a `Retry-After` may be, within the deadline).
-const BACKOFF_CAP: Duration = Duration::from_secs(2);
+use super::address::{is_loopback, redact_address, same_origin_only};
+pub use super::reply::Reply;
+use super::reply::{clean_text, parse_reply};
+use super::retry::{RETRIES, backoff, retryable};
+pub use super::tls::Tls;
+use super::tls::configure_tls;
 
 /// The largest answer kvenv accepts by default (64 MiB): a KV secret is at most a few megabytes
 /// (Vault's default request limit is 32 MiB), so anything larger is a broken or hostile server.
 pub const DEFAULT_MAX_RESPONSE: u64 = 64 << 20;
-
-/// An answer from the server: its status, JSON body (`Null` when it had none) and the raw bytes
-/// (for the KV reader, which keeps each value's exact JSON text).
-pub struct Reply {
-    pub status: u16,
-    pub body: Value,
-    pub raw: Vec<u8>,
-}
-
-impl std::fmt::Debug for Reply {
-    /// The body may hold secrets: only the status is shown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reply")
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Reply {
-    /// Vault's `errors`, cleaned of the "1 error occurred:\n\t* " wrapping, joined with "; ".
-    pub fn errors(&self) -> String {
-        let Some(list) = self.body.get("errors").and_then(Value::as_array) else {
-            return String::new();
-        };
-        let mut out: Vec<String> = Vec::new();
-        for e in list.iter().filter_map(Value::as_str) {
-            for part in e.split("\n\t* ") {
-                let part = part.trim();
-                if part.is_empty() || (part.ends_with("occurred:") && part.contains("error")) {
-                    continue;
-                }
-                out.push(clean_text(part));
-            }
-        }
-        out.join("; ")
-    }
-
-    /// Vault's `warnings`, one line each, cleaned like [`Reply::errors`]: they reach the
-    /// terminal, and a server must not be able to drive it with escape sequences.
-    pub fn warnings(&self) -> Vec<String> {
-        self.body
-            .get("warnings")
-            .and_then(Value::as_array)
-            .map(|w| {
-                w.iter()
-                    .filter_map(Value::as_str)
-                    .map(|s| clean_text(s.trim()))
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-/// A server's text made safe for a one-line message: control characters (line breaks, terminal
-/// escapes) become spaces, and it is cut at 300 characters.
-fn clean_text(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect()
-}
-
-/// TLS settings: the `VAULT_CACERT` family, from flags, environment or manifest.
-#[derive(Debug, Default, Clone)]
-pub struct Tls {
-    /// A PEM file of CA certificates to trust instead of the system's.
-    pub ca_cert: Option<PathBuf>,
-    /// A folder of PEM CA certificates to trust instead of the system's.
-    pub ca_path: Option<PathBuf>,
-    /// A client certificate and its key, for servers that require mutual TLS.
-    pub client_cert: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
-    /// The name to expect on the server's certificate (and send as SNI).
-    pub server_name: Option<String>,
-    /// Accept any certificate. kvenv warns on every run that uses it.
-    pub skip_verify: bool,
-}
 
 /// The HTTP side of a run.
 #[derive(Debug)]
@@ -484,234 +404,14 @@ impl Client {
     }
 }
 
-/// The wait before retry `attempt`: `random` spread over [0, min(cap, base·2^attempt)], at
-/// least `retry_after`.
-fn backoff(attempt: u32, retry_after: Option<Duration>, random: u64) -> Duration {
-    let ceiling = BACKOFF_BASE
-        .saturating_mul(1 << attempt.min(16))
-        .min(BACKOFF_CAP);
-    let jittered = ceiling.mul_f64((random % 10_000) as f64 / 10_000.0);
-    match retry_after {
-        Some(r) if r > jittered => r,
-        _ => jittered.max(Duration::from_millis(20)),
-    }
-}
-
 /// Why reading a body failed.
 enum BodyError {
     TooLarge(u64),
     Transport(reqwest::Error),
 }
 
-/// A GET to a URL outside Vault with a bearer token, for the GitHub Actions ID-token endpoint:
-/// a client of its own, trusting the system's roots (the Vault client may trust only a private
-/// CA, or none at all over plain HTTP) and sending no Vault header and no client certificate.
-/// Retried like Vault requests; the answer is bounded like theirs.
-pub async fn get_external_json(url: &str, bearer: &str) -> Result<Value, String> {
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .redirect(redirect::Policy::limited(5))
-        .build()
-        .map_err(|e| root_cause(&e))?;
-    let mut random = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
-        | 1;
-    let mut attempt = 0;
-    loop {
-        let outcome = http
-            .get(url)
-            .bearer_auth(bearer)
-            .header("Accept", "application/json")
-            .send()
-            .await;
-        match outcome {
-            Ok(r) if r.status().is_success() => {
-                if r.content_length()
-                    .is_some_and(|n| n > crate::files::CREDENTIAL_LIMIT)
-                {
-                    return Err("the answer is too large".into());
-                }
-                let bytes = r.bytes().await.map_err(|e| root_cause(&e))?;
-                if bytes.len() as u64 > crate::files::CREDENTIAL_LIMIT {
-                    return Err("the answer is too large".into());
-                }
-                return serde_json::from_slice(&bytes)
-                    .map_err(|_| "the answer is not JSON".to_string());
-            }
-            Ok(r) if matches!(r.status().as_u16(), 429 | 500..=599) && attempt < RETRIES => {}
-            Ok(r) => return Err(format!("HTTP {}", r.status().as_u16())),
-            Err(_) if attempt < RETRIES => {}
-            Err(e) => return Err(root_cause(&e)),
-        }
-        attempt += 1;
-        random ^= random << 13;
-        random ^= random >> 7;
-        random ^= random << 17;
-        tokio::time::sleep(backoff(attempt, None, random)).await;
-    }
-}
-
-/// Whether the address names this machine: such requests never go through a proxy.
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    match host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => {
-            let d = host.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
-    }
-}
-
-/// `address` with the password of its user info replaced by `***` (`https://u:***@host`), for
-/// every message and log line. Works on text that does not parse as a URL too.
-pub fn redact_address(address: &str) -> String {
-    let Some(scheme_end) = address.find("://") else {
-        return match address.rfind('@') {
-            Some(at) => format!("***{}", &address[at..]),
-            None => address.to_owned(),
-        };
-    };
-    let rest = &address[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
-        Some(at) => {
-            let user = authority[..at].split(':').next().unwrap_or("");
-            format!(
-                "{}{user}:***{}{}",
-                &address[..scheme_end + 3],
-                &authority[at..],
-                &rest[authority_end..]
-            )
-        }
-        None => address.to_owned(),
-    }
-}
-
 fn namespace_header(namespace: &str) -> Result<HeaderValue, VaultError> {
     HeaderValue::from_str(namespace).map_err(|_| VaultError::InvalidNamespace)
-}
-
-fn configure_tls(
-    mut builder: reqwest::ClientBuilder,
-    tls: &Tls,
-) -> Result<reqwest::ClientBuilder, VaultError> {
-    let read = |path: &PathBuf, what: &str| {
-        let unreadable = |reason: String| VaultError::Tls {
-            reason: format!("cannot read the {what} {}: {reason}", path.display()),
-        };
-        crate::files::read(path, crate::files::LIMIT)
-            .map_err(|e| unreadable(crate::error::io_reason(&e)))?
-            .ok_or_else(|| unreadable("no such file or directory".into()))
-    };
-    let mut ca_files: Vec<PathBuf> = tls.ca_cert.iter().cloned().collect();
-    if let Some(dir) = &tls.ca_path {
-        let entries = std::fs::read_dir(dir).map_err(|e| VaultError::Tls {
-            reason: format!(
-                "cannot read the CA folder {}: {}",
-                dir.display(),
-                crate::error::io_reason(&e)
-            ),
-        })?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        ca_files.extend(files);
-    }
-    for file in &ca_files {
-        let pem = read(file, "CA certificate")?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| VaultError::Tls {
-            reason: format!("{} holds no PEM certificate", file.display()),
-        })?;
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    match (&tls.client_cert, &tls.client_key) {
-        (Some(cert), Some(key)) => {
-            let mut pem = read(cert, "client certificate")?;
-            pem.push(b'\n');
-            pem.extend(read(key, "client key")?);
-            let identity = reqwest::Identity::from_pem(&pem).map_err(|_| VaultError::Tls {
-                reason: "the client certificate and key are not a PEM certificate and private key"
-                    .into(),
-            })?;
-            builder = builder.identity(identity);
-        }
-        (None, None) => {}
-        _ => {
-            return Err(VaultError::Tls {
-                reason: "a client certificate needs its key, and a key its certificate".into(),
-            });
-        }
-    }
-    if tls.skip_verify {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    Ok(builder)
-}
-
-fn parse_reply(status: StatusCode, bytes: Vec<u8>) -> Result<Reply, VaultError> {
-    let body = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            // Go's HTTPS listener answers a plain-HTTP request with this text.
-            Err(_)
-                if status == StatusCode::BAD_REQUEST
-                    && String::from_utf8_lossy(&bytes)
-                        .contains("HTTP request to an HTTPS server") =>
-            {
-                serde_json::json!({"errors": ["the server speaks HTTPS: write https:// in the address"]})
-            }
-            // An error page from a proxy (HTML, text) is still an answer with a status; a 2xx
-            // that is not JSON is not something kvenv can use.
-            Err(_) if !status.is_success() => Value::Null,
-            Err(_) => {
-                return Err(VaultError::BadResponse {
-                    reason: format!("HTTP {} with a body that is not JSON", status.as_u16()),
-                });
-            }
-        }
-    };
-    Ok(Reply {
-        status: status.as_u16(),
-        body,
-        raw: bytes,
-    })
-}
-
-fn retryable(reply: &Reply) -> bool {
-    match reply.status {
-        412 | 429 | 502 | 503 | 504 => true,
-        500 => {
-            let m = reply.errors();
-            m.contains("leadership lost") || m.contains("active cluster node not found")
-        }
-        _ => false,
-    }
-}
-
-fn same_origin_only(attempt: redirect::Attempt) -> redirect::Action {
-    let Some(first) = attempt.previous().first() else {
-        return attempt.stop();
-    };
-    let same = first.scheme() == attempt.url().scheme()
-        && first.host_str() == attempt.url().host_str()
-        && first.port_or_known_default() == attempt.url().port_or_known_default();
-    if same && attempt.previous().len() < 5 {
-        attempt.follow()
-    } else {
-        attempt.stop()
-    }
 }
 
 /// The innermost cause of a transport error ("connection refused"), without the URL and
@@ -735,29 +435,6 @@ pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn vault_errors_are_cleaned() {
-        let r = Reply {
-            status: 403,
-            body: json!({"errors": ["1 error occurred:\n\t* permission denied\n\n"]}),
-            raw: vec![],
-        };
-        assert_eq!(r.errors(), "permission denied");
-        let r = Reply {
-            status: 404,
-            body: json!({"errors": []}),
-            raw: vec![],
-        };
-        assert_eq!(r.errors(), "");
-        let r = Reply {
-            status: 500,
-            body: json!({"errors": ["2 errors occurred:\n\t* a\n\t* b\n\n"]}),
-            raw: vec![],
-        };
-        assert_eq!(r.errors(), "a; b");
-    }
 
     #[test]
     fn addresses_are_checked() {
@@ -771,6 +448,7 @@ mod tests {
 
     #[test]
     fn backoff_is_bounded() {
+        use crate::vault::retry::BACKOFF_CAP;
         let c = Client::new("http://127.0.0.1:1", None, &Tls::default()).unwrap();
         for attempt in 1..10 {
             assert!(c.backoff(attempt, None) <= BACKOFF_CAP);

@@ -5,10 +5,15 @@
 //! to do about it, but never carry the token or a secret value: the token lives in a header value
 //! marked sensitive, and response bodies are parsed into values that only [`kv`] hands on.
 
+mod address;
 pub mod auth;
 pub mod client;
 pub mod data;
+mod external;
 pub mod kv;
+mod reply;
+mod retry;
+mod tls;
 
 use thiserror::Error;
 
