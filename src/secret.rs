@@ -1,9 +1,11 @@
 //! A wrapper for secret values that cannot be printed by accident.
 //!
-//! Every value read from Vault travels through the pipeline as a [`Secret`]. It has no `Display`
-//! and its `Debug` prints `[redacted]`, so a stray `{:?}` in an error, a log line or a panic message
-//! cannot leak it. The only way to the bytes is [`Secret::expose`], which the renderers call when
-//! they build the output the user asked for.
+//! A value leaves the server's answer as a [`Secret`] (the raw answer before it never prints
+//! more than its status, and a secret's data, `vault::data::Data`, only its keys), and so do the
+//! credentials kvenv reads. A `Secret` has no `Display` and its `Debug` prints `[redacted]`, so a
+//! stray `{:?}` in an error, a log line or a panic message cannot leak it. The only way to the
+//! bytes is [`Secret::expose`], which the renderers, `run` and the login call when they build what
+//! the user asked for.
 
 use std::fmt;
 

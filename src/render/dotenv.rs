@@ -1,6 +1,6 @@
 //! The dotenv encodings, and the reader of what kvenv writes.
 //!
-//! The rules come from measuring eight real parsers (`shared/reference/dotenv.md` §4). kvenv
+//! The rules come from measuring eight real parsers (see [`super::readers`]). kvenv
 //! writes each value in one of four [`Encoding`]s, the first in [`Encoding::ALL`] that every
 //! declared reader reads back exactly (see [`super::readers`]):
 //! - `'raw'`: read back exactly by every parser when the value has no `'`, no CR, no `\\`

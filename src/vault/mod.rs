@@ -1,9 +1,14 @@
-//! Talking to Vault or OpenBao: the HTTP client ([`client`]), how kvenv gets a token
-//! ([`auth`]), and the KV engine's mounts and reads ([`kv`]).
+//! Talking to Vault or OpenBao: the HTTP client ([`client`]), getting a token ([`auth`]), and the
+//! KV engine's mounts, references, reads and writes ([`kv`], [`data`]). `docs/vault-api.md` lists
+//! the answers it handles.
 //!
-//! Nothing here knows about the manifest or files. Errors say what the server answered and what
-//! to do about it, but never carry the token or a secret value: the token lives in a header value
-//! marked sensitive, and response bodies are parsed into values that only [`kv`] hands on.
+//! Nothing here knows about the manifest or the command line: it is handed plain settings (an
+//! address, [`client::Tls`], an [`auth::Login`] whose credentials are already read) by
+//! `crate::settings`. The only files it reads are the CA bundles and client certificates the
+//! TLS settings name. Errors say what the server answered and what to do about it, but never
+//! carry the token or a secret value: the token lives in a header value marked sensitive,
+//! credentials travel as [`crate::secret::Secret`]s, a reply's `Debug` shows its status only,
+//! and a secret's data ([`data::Data`]) shows its keys only.
 
 mod address;
 pub mod auth;
