@@ -1,31 +1,43 @@
-//! Plan + resolved reads + answers → variables: keys, imports, defaults and optionality.
+//! Plan + resolved reads + answers → variables: keys, imports, folders, templates, defaults
+//! and optionality.
 //!
 //! Pure: no I/O, so every rule about what an answer means for an entry is tested without a
 //! server. The first problem in manifest order fails the whole run (the caller then writes
 //! nothing), and every error names the entry, its manifest line and its path, never a value.
+//! [`secrets`] turns a secret (or a folder of them) into variables; [`templates`] composes
+//! values from the others once those are known; `internal` variables serve templates and are
+//! then dropped.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod secrets;
+mod templates;
+#[cfg(test)]
+mod tests;
 
 use thiserror::Error;
 
 use crate::error::code;
-use crate::plan::{Entry, OnMissing, Plan, Target, denied_import};
-use crate::resolve::{Resolved, Unresolved};
-use crate::secret::{Secret, Var};
+use crate::plan::{Entry, Plan};
+use crate::resolve::{Resolution, Resolved, Unresolved};
+use crate::secret::Var;
 use crate::vault::VaultError;
-use crate::vault::kv::{self, KvVersion, Read};
+use crate::vault::kv::{KvVersion, Read};
 
-/// Which entry an error is about: `SECRET_KEY (secrets.toml:14)`.
+/// Which entry an error is about: `SECRET_KEY (secrets.toml:14): kv/app`.
 #[derive(Debug, Clone)]
 pub struct At {
     pub label: String,
     pub location: String,
+    /// The path read; empty for a template.
     pub path: String,
 }
 
 impl std::fmt::Display for At {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.label, self.location, self.path)
+        write!(f, "{} ({})", self.label, self.location)?;
+        if !self.path.is_empty() {
+            write!(f, ": {}", self.path)?;
+        }
+        Ok(())
     }
 }
 
@@ -35,6 +47,14 @@ impl At {
             label: entry.label(),
             location: entry.location.clone(),
             path: entry.path.clone(),
+        })
+    }
+
+    /// The same entry, about one secret of its folder.
+    fn at_path(&self, path: String) -> Box<At> {
+        Box::new(At {
+            path,
+            ..self.clone()
         })
     }
 }
@@ -101,6 +121,28 @@ pub enum FetchError {
         first: String,
         second: String,
     },
+    #[error("{at}: the folder holds no secret; create one, or mark the entry optional = true")]
+    EmptyFolder { at: Box<At> },
+    #[error(
+        "{at}: the folder holds {found} secrets, more than max = {max}; raise max, or import a narrower folder"
+    )]
+    TooMany {
+        at: Box<At>,
+        found: usize,
+        max: usize,
+    },
+    #[error(
+        "{at}: names = \"secrets\" takes one value per secret, and this one holds {keys} keys; give `key`, or use names = \"keys\""
+    )]
+    SecretNeedsKey { at: Box<At>, keys: usize },
+    #[error(
+        "{at}: ${{{name}}} is missing (nothing was found for it); give it a value, or make this entry optional or give it a default"
+    )]
+    TemplatePartMissing { at: Box<At>, name: String },
+    #[error(
+        "{at}: ${{{name}}}: no variable of this manifest is named {name}, nor did any import bring one"
+    )]
+    UnknownReference { at: Box<At>, name: String },
     #[error(transparent)]
     Timeout(VaultError),
 }
@@ -113,7 +155,9 @@ impl FetchError {
             FetchError::VersionOnV1 { .. }
             | FetchError::BadImportName { .. }
             | FetchError::DeniedImport { .. }
-            | FetchError::NameClash { .. } => code::USAGE,
+            | FetchError::NameClash { .. }
+            | FetchError::TooMany { .. }
+            | FetchError::UnknownReference { .. } => code::USAGE,
             _ => code::MISSING,
         }
     }
@@ -154,34 +198,59 @@ impl FetchError {
 /// What a run fetched.
 #[derive(Debug, Default)]
 pub struct Fetched {
-    /// The variables, in manifest order (imports sorted by name at their entry's place).
+    /// The variables to write, export or pass on, in manifest order (an import's and a folder's
+    /// sorted by name at their entry's place); `internal` ones are not here.
     pub vars: Vec<Var>,
-    /// Optional entries that were not there: the label and why.
+    /// What optional entries (and a folder's deleted secrets) did not give: the label and why.
     pub skipped: Vec<(String, String)>,
     /// How many distinct secrets were read.
     pub reads: usize,
     /// Vault's warnings, prefixed with the path they came with.
     pub warnings: Vec<String>,
+    /// What each folder import held, for `-v`.
+    pub folders: Vec<FolderReport>,
 }
 
-/// The first entry, in manifest order, that resolving left without a read, as its error.
+/// One folder import, as listed.
+#[derive(Debug, Clone)]
+pub struct FolderReport {
+    pub label: String,
+    /// The folder's logical path, ending in `/`.
+    pub folder: String,
+    pub secrets: Vec<String>,
+    /// `SCAN` or `LIST`, and how many listing requests it took.
+    pub how: &'static str,
+    pub requests: usize,
+}
+
+/// The first entry, in manifest order, that resolving left without what it reads, as its
+/// error. A folder that holds nothing is not one: an optional folder import may be empty.
 pub fn check_resolved(plan: &Plan, resolved: &Resolved) -> Result<(), FetchError> {
     for (e, entry) in plan.entries.iter().zip(&resolved.entries) {
         match entry {
-            Err(Unresolved::Mount(err)) => return Err(FetchError::at(At::of(e), err.clone())),
+            Err(Unresolved::Mount(err) | Unresolved::Listing(err)) => {
+                return Err(FetchError::at(At::of(e), err.clone()));
+            }
             Err(Unresolved::PinOnV1 { mount }) => {
                 return Err(FetchError::VersionOnV1 {
                     at: At::of(e),
                     mount: mount.clone(),
                 });
             }
-            Ok(_) => {}
+            Err(Unresolved::TooMany { found, max }) => {
+                return Err(FetchError::TooMany {
+                    at: At::of(e),
+                    found: *found,
+                    max: *max,
+                });
+            }
+            Err(Unresolved::EmptyFolder) | Ok(_) => {}
         }
     }
     Ok(())
 }
 
-/// Turn the reads into variables, applying keys, imports, defaults and optionality.
+/// Turn the reads into variables.
 pub fn assemble(
     plan: &Plan,
     resolved: &Resolved,
@@ -190,10 +259,25 @@ pub fn assemble(
     // The first problem in manifest order, so the same manifest always fails the same way.
     check_resolved(plan, resolved)?;
     for (e, entry) in plan.entries.iter().zip(&resolved.entries) {
-        if let Ok(r) = entry
-            && let Some(Err(err)) = reads.get(*r)
-        {
-            return Err(FetchError::at(At::of(e), err.clone()));
+        let failed = |r: usize| match reads.get(r) {
+            Some(Err(err)) => Some(err.clone()),
+            _ => None,
+        };
+        match entry {
+            Ok(Resolution::Secret(r)) => {
+                if let Some(err) = failed(*r) {
+                    return Err(FetchError::at(At::of(e), err));
+                }
+            }
+            Ok(Resolution::Folder(f)) => {
+                for (_, r) in &resolved.folders[*f].members {
+                    if let Some(err) = failed(*r) {
+                        let path = resolved.reads[*r].logical();
+                        return Err(FetchError::at(At::of(e).at_path(path), err));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     // Every read is now known to have an answer.
@@ -201,15 +285,6 @@ pub fn assemble(
         .into_iter()
         .map(|r| r.unwrap_or(Read::Missing))
         .collect();
-    let explicit: HashSet<&str> = plan
-        .entries
-        .iter()
-        .filter_map(|e| match &e.target {
-            Target::Var { name, .. } => Some(name.as_str()),
-            Target::Import { .. } => None,
-        })
-        .collect();
-    let mut imported_from: HashMap<String, String> = HashMap::new();
     let mut out = Fetched {
         reads: reads.len(),
         ..Fetched::default()
@@ -223,159 +298,38 @@ pub fn assemble(
     }
     out.warnings.sort();
 
+    let mut vars = secrets::Vars::new(plan);
     for (i, e) in plan.entries.iter().enumerate() {
-        let at = At::of(e);
-        let read = match resolved.entries.get(i) {
-            Some(Ok(r)) => &reads[*r],
-            _ => &Read::Missing,
-        };
-        let absent = |why: FetchError| -> Result<Option<Var>, FetchError> {
-            match (&e.missing, &e.target) {
-                (OnMissing::Fail, _) => Err(why),
-                (OnMissing::Skip, _) => Ok(None),
-                (OnMissing::Default(d), Target::Var { name, .. }) => Ok(Some(Var {
-                    name: name.clone(),
-                    value: Secret::new(d.clone()),
-                    path: e.path.clone(),
-                    version: None,
-                    default: true,
-                    mask: e.mask,
-                })),
-                (OnMissing::Default(_), Target::Import { .. }) => Err(why),
+        match &resolved.entries[i] {
+            Ok(Resolution::Secret(r)) => vars.secret(i, e, &reads[*r], resolved)?,
+            Ok(Resolution::Folder(f)) => {
+                let listing = &resolved.folders[*f];
+                out.folders.push(FolderReport {
+                    label: e.label(),
+                    folder: format!("{}/", listing.folder.logical().trim_end_matches('/')),
+                    secrets: listing
+                        .members
+                        .iter()
+                        .map(|(_, r)| resolved.reads[*r].logical())
+                        .collect(),
+                    how: listing.how.unwrap_or("LIST"),
+                    requests: listing.requests,
+                });
+                vars.folder(i, e, listing, &reads)?;
             }
-        };
-        let hint = || data_hint(&e.path, resolved.read_of(i).map(|r| r.mount.version));
-        let not_found = || match read {
-            Read::Deleted { version, destroyed } => FetchError::Deleted {
-                at: at.clone(),
-                version: *version,
-                destroyed: *destroyed,
-            },
-            _ => match e.version {
-                Some(version) => FetchError::MissingVersion {
-                    at: at.clone(),
-                    version,
-                    hint: hint(),
-                },
-                None => FetchError::Missing {
-                    at: at.clone(),
-                    hint: hint(),
-                },
-            },
-        };
-        let (data, version) = match read {
-            Read::Found { data, version, .. } => (data, *version),
-            _ => {
-                let why = not_found();
-                let reason = why.fact();
-                match absent(why)? {
-                    Some(var) => out.vars.push(var),
-                    None => out.skipped.push((e.label(), reason)),
-                }
-                continue;
-            }
-        };
-        match &e.target {
-            Target::Var { name, key } => {
-                let value = match data.get(key) {
-                    Some(raw) => kv::text(raw).ok_or_else(|| FetchError::Null {
-                        at: at.clone(),
-                        key: key.clone(),
-                    }),
-                    None => Err(FetchError::MissingKey {
-                        at: at.clone(),
-                        key: key.clone(),
-                        keys: data.keys().take(20).map(str::to_owned).collect(),
-                    }),
-                };
-                match value {
-                    Ok(v) => out.vars.push(Var {
-                        name: name.clone(),
-                        value: Secret::new(v),
-                        path: e.path.clone(),
-                        version,
-                        default: false,
-                        mask: e.mask,
-                    }),
-                    Err(why) => {
-                        let reason = why.fact();
-                        match absent(why)? {
-                            Some(var) => out.vars.push(var),
-                            None => out.skipped.push((e.label(), reason)),
-                        }
-                    }
-                }
-            }
-            Target::Import { prefix } => {
-                let mut batch: BTreeMap<String, (String, Var)> = BTreeMap::new();
-                for (key, raw) in data.iter() {
-                    let name = format!("{prefix}{}", env_name(key));
-                    if !crate::plan::is_identifier(&name) {
-                        return Err(FetchError::BadImportName {
-                            at: at.clone(),
-                            key: key.to_owned(),
-                            name,
-                        });
-                    }
-                    if explicit.contains(name.as_str()) {
-                        continue;
-                    }
-                    if denied_import(&name) {
-                        return Err(FetchError::DeniedImport {
-                            at: at.clone(),
-                            key: key.to_owned(),
-                            name,
-                        });
-                    }
-                    let Some(value) = kv::text(raw) else {
-                        if e.missing == OnMissing::Skip {
-                            out.skipped
-                                .push((name, format!("{}: key {key:?} is null", e.path)));
-                            continue;
-                        }
-                        return Err(FetchError::Null {
-                            at: at.clone(),
-                            key: key.to_owned(),
-                        });
-                    };
-                    if let Some((first, _)) = batch.get(&name) {
-                        return Err(FetchError::NameClash {
-                            at: at.clone(),
-                            name,
-                            first: first.clone(),
-                            second: key.to_owned(),
-                        });
-                    }
-                    if let Some(first) = imported_from.get(&name) {
-                        return Err(FetchError::NameClash {
-                            at: at.clone(),
-                            name,
-                            first: first.clone(),
-                            second: key.to_owned(),
-                        });
-                    }
-                    let var = Var {
-                        name: name.clone(),
-                        value: Secret::new(value),
-                        path: e.path.clone(),
-                        version,
-                        default: false,
-                        mask: e.mask,
-                    };
-                    batch.insert(name, (key.to_owned(), var));
-                }
-                for (name, (key, var)) in batch {
-                    imported_from.insert(name, format!("{}#{key}", e.path));
-                    out.vars.push(var);
-                }
-            }
+            Err(Unresolved::EmptyFolder) => vars.empty_folder(i, e)?,
+            Ok(Resolution::Template) | Err(_) => {}
         }
     }
+    templates::compose(plan, &mut vars)?;
+    let (all, skipped) = vars.finish();
+    out.vars = all.into_iter().filter(|v| !v.internal).collect();
+    out.skipped = skipped;
     Ok(out)
 }
 
 /// "write kv/app, not kv/data/app" when a v2 path repeats the API's `data/` segment.
-fn data_hint(path: &str, version: Option<KvVersion>) -> String {
+pub(super) fn data_hint(path: &str, version: Option<KvVersion>) -> String {
     let segments: Vec<&str> = path.split('/').collect();
     if version != Some(KvVersion::V2) {
         return String::new();
@@ -407,6 +361,3 @@ pub fn env_name(key: &str) -> String {
         })
         .collect()
 }
-
-#[cfg(test)]
-mod tests;

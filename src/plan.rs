@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::ManifestError;
-use crate::manifest::{AuthSection, Credential, Manifest, RawEntry, Source, TlsSection};
+use crate::manifest::{AuthSection, Credential, Manifest, Source, TlsSection};
 use crate::render::{Format, Reader};
 use crate::vault::kv::{KvVersion, Mount};
 
@@ -71,6 +71,8 @@ pub struct Entry {
     pub missing: OnMissing,
     /// Masked in CI logs (`mask = false` turns it off for plain configuration).
     pub mask: bool,
+    /// Fetched and usable in templates, but never written, exported or passed to `run`.
+    pub internal: bool,
     /// `secrets.toml:12`, for error messages.
     pub location: String,
 }
@@ -82,6 +84,31 @@ pub enum Target {
     Var { name: String, key: String },
     /// `PREFIX_*`: one variable per key of the secret.
     Import { prefix: String },
+    /// `PREFIX_*` over a folder (the path ends in `/`): every secret under it.
+    Folder(Folder),
+    /// A value composed of other variables; its entry has no path.
+    Template { name: String, template: Template },
+}
+
+/// A folder import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    pub prefix: String,
+    /// Every secret below the folder, not only those directly in it.
+    pub recursive: bool,
+    pub names: FolderNames,
+    /// The most secrets it may bring: more is an error.
+    pub max: usize,
+}
+
+/// How a folder's secrets become variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FolderNames {
+    /// Each key of each secret is a variable, named as `PREFIX_*` names keys.
+    Keys,
+    /// Each secret is a variable, named after its path under the folder, its value the key
+    /// given (or the one key the secret holds).
+    Secrets { key: Option<String> },
 }
 
 /// What happens when the secret, key or version is not there.
@@ -96,9 +123,24 @@ impl Entry {
     /// The name as written in the manifest: `DB_PASSWORD` or `POSTGRES_*`.
     pub fn label(&self) -> String {
         match &self.target {
-            Target::Var { name, .. } => name.clone(),
-            Target::Import { prefix } => format!("{prefix}*"),
+            Target::Var { name, .. } | Target::Template { name, .. } => name.clone(),
+            Target::Import { prefix } | Target::Folder(Folder { prefix, .. }) => {
+                format!("{prefix}*")
+            }
         }
+    }
+
+    /// The variable the entry names itself (not an import's): for explicit-wins and templates.
+    pub fn own_name(&self) -> Option<&str> {
+        match &self.target {
+            Target::Var { name, .. } | Target::Template { name, .. } => Some(name),
+            Target::Import { .. } | Target::Folder(_) => None,
+        }
+    }
+
+    /// Whether the entry reads a secret or a folder (a template reads nothing).
+    pub fn reads(&self) -> bool {
+        !matches!(self.target, Target::Template { .. })
     }
 }
 
@@ -201,8 +243,10 @@ impl Plan {
         }
 
         let mut entries = Vec::with_capacity(manifest.secrets.0.len());
+        let mut spans = Vec::with_capacity(manifest.secrets.0.len());
         for raw in &manifest.secrets.0 {
             let at = raw.name.span().start;
+            spans.push(at);
             let location = format!("{}:{}", source.path.display(), source.line_of(at));
             let entry = build_entry(raw, &vars, &mut used, location)
                 .map_err(|m| err(Some(at), format!("{}: {m}", raw.name.get_ref())))?;
@@ -220,6 +264,8 @@ impl Plan {
             }
             entries.push(entry);
         }
+        check_templates(&entries)
+            .map_err(|(i, m)| err(Some(spans[i]), format!("{}: {m}", entries[i].label())))?;
         for (name, _) in &overrides.vars {
             if !manifest.vars.contains_key(name) && !used.contains(name) {
                 return Err(err(
@@ -256,145 +302,93 @@ pub fn declared_mount<'a>(mounts: &'a [Mount], path: &str) -> Option<&'a Mount> 
     mounts.iter().find(|m| m.contains(path))
 }
 
-fn build_entry(
-    raw: &RawEntry,
-    vars: &BTreeMap<String, String>,
-    used: &mut Vec<String>,
-    location: String,
-) -> Result<Entry, String> {
-    let name = raw.name.get_ref();
-    let import = name.strip_suffix('*');
-    match import {
-        Some(prefix) if !prefix.is_empty() && !is_identifier(prefix) => {
-            return Err(
-                "an import prefix must be a valid variable name start (letters, digits, _; not a digit first), e.g. \"POSTGRES_*\""
-                    .into(),
-            );
-        }
-        None if !is_identifier(name) => {
-            return Err(
-                "not a valid environment variable name (letters, digits and _, not starting with a digit)"
-                    .into(),
-            );
-        }
-        _ => {}
-    }
-
-    // The short form splits at the first '#'; a path or key that contains '#' uses the table form.
-    let mut mask = true;
-    let (path, key, version, missing) = match raw.value.get_ref() {
-        toml::Value::String(s) => match s.split_once('#') {
-            Some((p, k)) => (p.to_owned(), Some(k.to_owned()), None, OnMissing::Fail),
-            None => (s.clone(), None, None, OnMissing::Fail),
-        },
-        toml::Value::Table(t) => {
-            let mut path = None;
-            let mut key = None;
-            let mut version = None;
-            let mut optional = false;
-            let mut default = None;
-            for (field, value) in t {
-                match (field.as_str(), value) {
-                    ("path", toml::Value::String(s)) => path = Some(s.clone()),
-                    ("key", toml::Value::String(s)) => key = Some(s.clone()),
-                    ("version", toml::Value::Integer(v)) if *v >= 1 => version = Some(*v as u64),
-                    ("version", _) => {
-                        return Err("version must be an integer of 1 or more".into());
-                    }
-                    ("optional", toml::Value::Boolean(b)) => optional = *b,
-                    ("mask", toml::Value::Boolean(b)) => mask = *b,
-                    ("default", toml::Value::String(s)) => default = Some(s.clone()),
-                    ("path" | "key" | "default", _) => {
-                        return Err(format!("`{field}` must be a string"));
-                    }
-                    ("optional" | "mask", _) => {
-                        return Err(format!("`{field}` must be true or false"));
-                    }
-                    (other, _) => {
-                        return Err(format!(
-                            "unknown field `{other}`; an entry takes path, key, version, optional, default, mask"
-                        ));
-                    }
-                }
-            }
-            let path = path.ok_or("the table form needs `path`")?;
-            let missing = match (optional, default) {
-                (true, Some(_)) => {
-                    return Err("use either `optional = true` or `default`, not both".into());
-                }
-                (true, None) => OnMissing::Skip,
-                (false, Some(d)) => OnMissing::Default(d),
-                (false, None) => OnMissing::Fail,
-            };
-            (path, key, version, missing)
-        }
-        _ => {
-            return Err(
-                "must be a path string (\"mount/path\" or \"mount/path#key\") or a table { path = ... }"
-                    .into(),
-            );
-        }
-    };
-
-    let path = substitute(&path, vars, used)?;
-    let path = normalize_path(&path).map_err(|m| format!("path {path:?}: {m}"))?;
-    if !path.contains('/') {
-        return Err(format!(
-            "path {path:?} names only a mount; write mount/path/to/secret"
-        ));
-    }
-    let target = match import {
-        Some(prefix) => {
-            if key.is_some() {
-                return Err(
-                    "an import (NAME_*) takes every key; it cannot pick one with #key or `key`"
-                        .into(),
-                );
-            }
-            if let OnMissing::Default(_) = missing {
-                return Err("an import (NAME_*) cannot have a `default`".into());
-            }
-            if let Some(denied) = DENIED_IMPORT_PREFIXES
-                .iter()
-                .find(|d| prefix.to_ascii_uppercase().starts_with(*d))
-            {
-                return Err(format!(
-                    "an import may not set {denied}* variables (they change how programs load code, run git or reach Vault); map each key explicitly"
-                ));
-            }
-            Target::Import {
-                prefix: prefix.to_owned(),
-            }
-        }
-        None => {
-            let key = key.unwrap_or_else(|| name.clone());
-            if key.is_empty() {
-                return Err("the key after '#' is empty".into());
-            }
-            Target::Var {
-                name: name.clone(),
-                key,
-            }
-        }
-    };
-    Ok(Entry {
-        target,
-        path,
-        version,
-        missing,
-        mask,
-        location,
-    })
-}
-
+mod entry;
 mod names;
 mod output;
+mod template;
 #[cfg(test)]
 mod tests;
 
+pub use entry::DEFAULT_MAX;
+use entry::build_entry;
 use names::check_var_value;
 pub use names::{
     DENIED_IMPORT_PREFIXES, DENIED_IMPORTS, check_path, denied_import, is_identifier,
     normalize_path, substitute,
 };
 use output::build_output;
+pub use template::Template;
+
+/// What can be checked about templates offline: a reference no entry could provide (when the
+/// manifest has no import, every name is known), and cycles. The error is the index of the
+/// entry at fault and why.
+fn check_templates(entries: &[Entry]) -> Result<(), (usize, String)> {
+    let imports = entries
+        .iter()
+        .any(|e| matches!(e.target, Target::Import { .. } | Target::Folder(_)));
+    let index_of = |name: &str| entries.iter().position(|e| e.own_name() == Some(name));
+    for (i, e) in entries.iter().enumerate() {
+        let Target::Template { template, .. } = &e.target else {
+            continue;
+        };
+        for name in template.references() {
+            if index_of(name).is_none() && !imports {
+                return Err((
+                    i,
+                    format!("${{{name}}}: no entry of this manifest provides {name}"),
+                ));
+            }
+        }
+    }
+    // Depth-first over template → template references; a back edge is a cycle.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut marks = vec![Mark::New; entries.len()];
+    fn visit(
+        i: usize,
+        entries: &[Entry],
+        marks: &mut [Mark],
+        path: &mut Vec<usize>,
+        index_of: &dyn Fn(&str) -> Option<usize>,
+    ) -> Result<(), (usize, String)> {
+        marks[i] = Mark::Open;
+        path.push(i);
+        if let Target::Template { template, .. } = &entries[i].target {
+            for name in template.references() {
+                let Some(j) = index_of(name) else { continue };
+                match marks[j] {
+                    Mark::Open => {
+                        let start = path.iter().position(|&k| k == j).unwrap_or(0);
+                        let cycle: Vec<String> = path[start..]
+                            .iter()
+                            .chain(std::iter::once(&j))
+                            .map(|&k| entries[k].label())
+                            .collect();
+                        return Err((
+                            j,
+                            format!(
+                                "templates refer to each other in a cycle: {}",
+                                cycle.join(" -> ")
+                            ),
+                        ));
+                    }
+                    Mark::New => visit(j, entries, marks, path, index_of)?,
+                    Mark::Done => {}
+                }
+            }
+        }
+        path.pop();
+        marks[i] = Mark::Done;
+        Ok(())
+    }
+    for i in 0..entries.len() {
+        if marks[i] == Mark::New {
+            visit(i, entries, &mut marks, &mut Vec::new(), &index_of)?;
+        }
+    }
+    Ok(())
+}

@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use crate::error::code;
 use crate::plan::{Plan, Target};
-use crate::resolve::{Resolved, Unresolved};
+use crate::resolve::{Resolution, Resolved, Unresolved};
 use crate::vault::kv::{self, Data, KvRef, KvVersion, Read, WriteRefused};
 use crate::vault::{Client, VaultError};
 
@@ -79,9 +79,13 @@ pub async fn plan(
     let mut out = PushPlan::default();
     for (i, e) in plan.entries.iter().enumerate() {
         match &e.target {
-            Target::Import { prefix } => out.skipped.push((
-                format!("{prefix}*"),
+            Target::Import { .. } | Target::Folder(_) => out.skipped.push((
+                e.label(),
                 "imports are not pushed; map each key to a variable to push it".into(),
+            )),
+            Target::Template { name, .. } => out.skipped.push((
+                name.clone(),
+                "a template is composed from other variables, not stored".into(),
             )),
             Target::Var { name, key } => {
                 if let Some(v) = e.version {
@@ -94,15 +98,15 @@ pub async fn plan(
                     continue;
                 };
                 let secret = match &resolved.entries[i] {
-                    Ok(r) => &resolved.reads[*r],
+                    Ok(Resolution::Secret(r)) => &resolved.reads[*r],
                     Err(Unresolved::Mount(source)) => {
                         return Err(PushError::Vault {
                             path: e.path.clone(),
                             source: source.clone(),
                         });
                     }
-                    // Only pinned entries can have this, and those were skipped above.
-                    Err(Unresolved::PinOnV1 { .. }) => continue,
+                    // Pins (on a v1 mount) were skipped above; the rest are not one secret.
+                    _ => continue,
                 };
                 if !out.current.contains_key(&e.path) {
                     let read =

@@ -1,4 +1,5 @@
-//! Plan + client → [`Resolved`]: which mount every path is under, and the distinct reads.
+//! Plan + client → [`Resolved`]: which mount every path is under, what each folder holds, and
+//! the distinct reads.
 //!
 //! A logical path (`team/apps/kv/svc/db`) says nothing about where its mount ends or which KV
 //! version it is, and both decide the URL. This stage answers that once, for everything the
@@ -9,28 +10,59 @@
 //! It costs as few round trips as it can: mounts declared in `kv_version` are never looked up;
 //! the others get **one lookup per mount**, grouped by their first segment and run concurrently,
 //! with a second round only for paths an answer did not cover (another multi-segment mount under
-//! the same first segment). Each distinct path and version becomes **one read**, however many
-//! variables use it.
+//! the same first segment). A folder import is listed once (see [`folders`]: one `SCAN` for a
+//! whole tree where the server has it, else `LIST` level by level). Each distinct path and
+//! version becomes **one read**, however many variables (and folders) use it.
 //!
-//! A failure does not stop the stage: an entry whose mount cannot be found gets the reason, so
-//! the caller reports the first problem in manifest order and the same manifest always fails
-//! the same way.
+//! A failure does not stop the stage: an entry whose mount or folder cannot be found gets the
+//! reason, so the caller reports the first problem in manifest order and the same manifest
+//! always fails the same way.
+
+mod folders;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
 
 use crate::fetch::concurrently;
-use crate::plan::{Plan, declared_mount};
+use crate::plan::{Plan, Target, declared_mount};
 use crate::vault::kv::{self, KvRef, KvVersion, Mount};
 use crate::vault::{Client, VaultError};
 
-/// Everything the plan reads, with its mounts known.
+/// Everything the plan reads, with its mounts known and its folders listed.
 #[derive(Debug, Default)]
 pub struct Resolved {
-    /// The distinct reads, in the order the manifest first names them.
+    /// The distinct reads: the manifest's own secrets in the order it names them, then the
+    /// secrets its folders hold.
     pub reads: Vec<KvRef>,
-    /// For each entry of the plan (same index): the read it takes its value from, or why it
-    /// has none.
-    pub entries: Vec<Result<usize, Unresolved>>,
+    /// For each entry of the plan (same index): what it reads, or why it reads nothing.
+    pub entries: Vec<Result<Resolution, Unresolved>>,
+    /// The folders of folder imports, by the index a [`Resolution::Folder`] gives.
+    pub folders: Vec<Listing>,
+}
+
+/// What one entry reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// One secret: an index into [`Resolved::reads`].
+    Secret(usize),
+    /// A folder: an index into [`Resolved::folders`].
+    Folder(usize),
+    /// Nothing: a template is made of other variables.
+    Template,
+}
+
+/// A folder, and what it held when listed.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// The folder itself: its mount, and its path inside it (empty for a whole mount).
+    pub folder: KvRef,
+    /// Its secrets, as paths relative to the folder in sorted order, each with its read.
+    pub members: Vec<(String, usize)>,
+    /// How it was listed (`SCAN` or `LIST`); `None` when it was not (offline).
+    pub how: Option<&'static str>,
+    /// Folders the listing took (one for a SCAN), for `-v`.
+    pub requests: usize,
 }
 
 /// Why an entry has no read.
@@ -40,57 +72,157 @@ pub enum Unresolved {
     Mount(VaultError),
     /// It pins a version, and its mount is KV v1 (which has none).
     PinOnV1 { mount: String },
+    /// Its folder could not be listed.
+    Listing(VaultError),
+    /// Its folder does not exist, or holds nothing.
+    EmptyFolder,
+    /// Its folder holds more secrets than the entry's `max`.
+    TooMany { found: usize, max: usize },
 }
 
 impl Resolved {
-    /// The read behind entry `i`, if it has one.
+    /// The read behind entry `i`, if it reads one secret.
     pub fn read_of(&self, i: usize) -> Option<&KvRef> {
-        self.entries
-            .get(i)
-            .and_then(|e| e.as_ref().ok())
-            .map(|&r| &self.reads[r])
+        match self.entries.get(i) {
+            Some(Ok(Resolution::Secret(r))) => Some(&self.reads[*r]),
+            _ => None,
+        }
+    }
+
+    /// The folder behind entry `i`, if it imports one.
+    pub fn folder_of(&self, i: usize) -> Option<&Listing> {
+        match self.entries.get(i) {
+            Some(Ok(Resolution::Folder(f))) => Some(&self.folders[*f]),
+            _ => None,
+        }
     }
 }
 
-/// Resolve every entry of `plan`, asking the server only about undeclared mounts.
+/// Resolve every entry of `plan`, asking the server only about undeclared mounts, and listing
+/// its folders.
 pub async fn resolve(plan: &Plan, client: &Client, concurrency: Option<usize>) -> Resolved {
     let mounts = mounts(plan, client, concurrency).await;
-    build(plan, &mounts)
+    let mut listings: HashMap<usize, Result<folders::Listed, Unresolved>> = HashMap::new();
+    let mut scan = folders::Scan::default();
+    for (i, e) in plan.entries.iter().enumerate() {
+        let (Target::Folder(f), Some(Ok(mount))) = (&e.target, mounts.get(e.path.as_str())) else {
+            continue;
+        };
+        let folder = KvRef::new(mount.clone(), &e.path, None);
+        let listed = folders::list(client, &folder, f, &mut scan, concurrency).await;
+        listings.insert(i, listed);
+    }
+    build(plan, &mounts, listings)
+}
+
+/// Resolve the mounts only, without listing the folders: all `kvenv policy` needs.
+pub async fn mounts_only(plan: &Plan, client: &Client, concurrency: Option<usize>) -> Resolved {
+    let mounts = mounts(plan, client, concurrency).await;
+    build(plan, &mounts, HashMap::new())
 }
 
 /// Resolve without a server, if every path lies in a declared mount (`kvenv policy` then works
-/// offline).
+/// offline). Folders are not listed.
 pub fn offline(plan: &Plan) -> Option<Resolved> {
     let mut mounts = HashMap::new();
-    for e in &plan.entries {
+    for e in plan.entries.iter().filter(|e| e.reads()) {
         let m = declared_mount(&plan.vault.mounts, &e.path)?;
         mounts.insert(e.path.as_str(), Ok(m.clone()));
     }
-    Some(build(plan, &mounts))
+    Some(build(plan, &mounts, HashMap::new()))
 }
 
 /// The distinct reads, and each entry's place among them.
-fn build(plan: &Plan, mounts: &HashMap<&str, Result<Mount, VaultError>>) -> Resolved {
+fn build(
+    plan: &Plan,
+    mounts: &HashMap<&str, Result<Mount, VaultError>>,
+    mut listings: HashMap<usize, Result<folders::Listed, Unresolved>>,
+) -> Resolved {
     let mut out = Resolved::default();
-    let mut index: HashMap<(&str, Option<u64>), usize> = HashMap::new();
-    for e in &plan.entries {
-        let entry = match mounts.get(e.path.as_str()) {
-            Some(Ok(m)) if m.version == KvVersion::V1 && e.version.is_some() => {
-                Err(Unresolved::PinOnV1 {
-                    mount: m.path.trim_end_matches('/').to_owned(),
-                })
-            }
-            Some(Ok(m)) => Ok(*index.entry((&e.path, e.version)).or_insert_with(|| {
-                out.reads.push(KvRef::new(m.clone(), &e.path, e.version));
+    let mut index: HashMap<(String, Option<u64>), usize> = HashMap::new();
+    let mut read = |out: &mut Resolved, secret: KvRef| -> usize {
+        *index
+            .entry((secret.logical(), secret.version))
+            .or_insert_with(|| {
+                out.reads.push(secret);
                 out.reads.len() - 1
-            })),
-            Some(Err(err)) => Err(Unresolved::Mount(err.clone())),
-            None => Err(Unresolved::Mount(VaultError::BadResponse {
-                reason: "the path's mount was not looked up".into(),
-            })),
+            })
+    };
+    // The manifest's own secrets first, so they keep their reads' order; folders after.
+    let mut entries: Vec<Option<Result<Resolution, Unresolved>>> = vec![None; plan.entries.len()];
+    for (i, e) in plan.entries.iter().enumerate() {
+        let mount = match mounts.get(e.path.as_str()) {
+            _ if !e.reads() => {
+                entries[i] = Some(Ok(Resolution::Template));
+                continue;
+            }
+            Some(Ok(m)) => m,
+            Some(Err(err)) => {
+                entries[i] = Some(Err(Unresolved::Mount(err.clone())));
+                continue;
+            }
+            None => {
+                entries[i] = Some(Err(Unresolved::Mount(VaultError::BadResponse {
+                    reason: "the path's mount was not looked up".into(),
+                })));
+                continue;
+            }
         };
-        out.entries.push(entry);
+        if matches!(e.target, Target::Folder(_)) {
+            continue;
+        }
+        entries[i] = Some(if mount.version == KvVersion::V1 && e.version.is_some() {
+            Err(Unresolved::PinOnV1 {
+                mount: mount.path.trim_end_matches('/').to_owned(),
+            })
+        } else {
+            Ok(Resolution::Secret(read(
+                &mut out,
+                KvRef::new(mount.clone(), &e.path, e.version),
+            )))
+        });
     }
+    for (i, e) in plan.entries.iter().enumerate() {
+        if entries[i].is_some() {
+            continue;
+        }
+        let Some(Ok(mount)) = mounts.get(e.path.as_str()) else {
+            continue;
+        };
+        let folder = KvRef::new(mount.clone(), &e.path, None);
+        let listed = match listings.remove(&i) {
+            Some(Ok(listed)) => listed,
+            Some(Err(why)) => {
+                entries[i] = Some(Err(why));
+                continue;
+            }
+            // Not listed (offline): the folder alone, for the policy.
+            None => folders::Listed::default(),
+        };
+        let members = listed
+            .members
+            .into_iter()
+            .map(|rel| {
+                let secret = KvRef::new(mount.clone(), &folder.child(&rel), None);
+                (rel, read(&mut out, secret))
+            })
+            .collect();
+        out.folders.push(Listing {
+            folder,
+            members,
+            how: listed.how,
+            requests: listed.requests,
+        });
+        entries[i] = Some(Ok(Resolution::Folder(out.folders.len() - 1)));
+    }
+    out.entries = entries
+        .into_iter()
+        .map(|e| {
+            e.unwrap_or(Err(Unresolved::Mount(VaultError::BadResponse {
+                reason: "the entry was not resolved".into(),
+            })))
+        })
+        .collect();
     out
 }
 
@@ -103,7 +235,7 @@ async fn mounts<'p>(
 ) -> HashMap<&'p str, Result<Mount, VaultError>> {
     let mut resolved: HashMap<&str, Result<Mount, VaultError>> = HashMap::new();
     let mut pending: Vec<&str> = Vec::new();
-    for e in &plan.entries {
+    for e in plan.entries.iter().filter(|e| e.reads()) {
         let p = e.path.as_str();
         if resolved.contains_key(p) || pending.contains(&p) {
             continue;
@@ -126,7 +258,7 @@ async fn mounts<'p>(
         for (probe, answer) in probes.into_iter().zip(answers) {
             match answer {
                 Ok(mount) => {
-                    let covers = |p: &str| p.starts_with(&mount.path);
+                    let covers = |p: &str| mount.contains(p);
                     if !covers(probe) {
                         // The server named a mount that does not contain the path: never
                         // guess, report it.
@@ -164,63 +296,4 @@ async fn mounts<'p>(
 
 fn first_segment(path: &str) -> &str {
     path.split('/').next().unwrap_or(path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::manifest::Source;
-    use crate::plan::Overrides;
-    use crate::vault::kv::Op;
-
-    fn plan(text: &str) -> Plan {
-        let src = Source::new("secrets.toml", text);
-        Plan::build(&src, src.parse().unwrap(), &Overrides::default()).unwrap()
-    }
-
-    #[test]
-    fn one_read_per_path_and_version_and_typed_references() {
-        let p = plan(
-            "[vault]\nkv_version = { kv = 2, old = 1 }\n[secrets]\nA = \"kv/app#a\"\nB = \"kv/app#b\"\nC = { path = \"kv/app\", key = \"c\", version = 2 }\nD = \"old/x\"\n",
-        );
-        let r = offline(&p).unwrap();
-        let paths: Vec<(String, Option<u64>)> = r
-            .reads
-            .iter()
-            .map(|k| (k.api_path(Op::Data), k.version))
-            .collect();
-        assert_eq!(
-            paths,
-            [
-                ("kv/data/app".to_string(), None),
-                ("kv/data/app".to_string(), Some(2)),
-                ("old/x".to_string(), None),
-            ]
-        );
-        assert!(matches!(r.entries[..], [Ok(0), Ok(0), Ok(1), Ok(2)]));
-        assert_eq!(r.read_of(3).unwrap().path, "x");
-    }
-
-    #[test]
-    fn a_pin_on_a_detected_v1_mount_has_no_read() {
-        let p = plan("[secrets]\nE = { path = \"old/x\", version = 1 }\n");
-        let detected = Mount {
-            path: "old/".into(),
-            version: KvVersion::V1,
-            declared: false,
-        };
-        let r = build(&p, &HashMap::from([("old/x", Ok(detected))]));
-        assert!(r.reads.is_empty());
-        assert!(matches!(&r.entries[0], Err(Unresolved::PinOnV1 { mount }) if mount == "old"));
-    }
-
-    #[test]
-    fn offline_needs_every_mount_declared() {
-        assert!(
-            offline(&plan(
-                "[vault]\nkv_version = { kv = 2 }\n[secrets]\nA = \"other/app\"\n"
-            ))
-            .is_none()
-        );
-    }
 }

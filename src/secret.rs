@@ -57,6 +57,8 @@ pub struct Var {
     /// Masked in CI logs (`::add-mask::`); `mask = false` in the manifest for plain
     /// configuration, whose short values would otherwise blank every such word in the log.
     pub mask: bool,
+    /// Used by templates only: never written, exported or passed to `run`.
+    pub internal: bool,
 }
 
 impl Var {
@@ -69,6 +71,7 @@ impl Var {
             version: None,
             default: false,
             mask: true,
+            internal: false,
         }
     }
 }

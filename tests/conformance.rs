@@ -58,7 +58,7 @@ use std::sync::OnceLock;
 use kvenv::envfile::{self, ParseError};
 use kvenv::render::dotenv::{self, Encoding};
 use kvenv::render::{self, Format, Options, Reader, RenderError};
-use kvenv::secret::{Secret, Var};
+use kvenv::secret::Var;
 use proptest::prelude::*;
 
 use corpus::Case;
@@ -184,14 +184,7 @@ impl Batch {
 }
 
 fn var(name: String, value: &str) -> Var {
-    Var {
-        name,
-        value: Secret::new(value),
-        path: "kv/conformance".into(),
-        version: None,
-        default: false,
-        mask: true,
-    }
+    Var::new(name, value, "kv/conformance")
 }
 
 fn dotenv_options(readers: &[Reader], export: bool) -> Options<'_> {

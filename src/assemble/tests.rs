@@ -1,5 +1,7 @@
 //! What answers mean for each entry, without a server.
 
+use std::collections::HashMap;
+
 use super::*;
 use crate::manifest::Source;
 use crate::plan::Overrides;

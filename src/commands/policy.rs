@@ -19,7 +19,7 @@ pub(super) fn policy(a: &PolicyArgs) -> Result<u8, Error> {
             let session = Session::open(&plan, &a.vault, &ui)?;
             let resolved = session.within(async {
                 Ok::<_, Error>(
-                    resolve::resolve(&plan, &session.client, a.vault.concurrency()).await,
+                    resolve::mounts_only(&plan, &session.client, a.vault.concurrency()).await,
                 )
             });
             session.close(&ui);

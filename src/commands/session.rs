@@ -125,6 +125,17 @@ fn report(fetched: &Fetched, ui: &Ui) {
     for w in &fetched.warnings {
         ui.warn(&format!("Vault: {w}"));
     }
+    for f in &fetched.folders {
+        ui.detail(&format!(
+            "{}: {} secrets under {} ({}, {} request{})",
+            f.label,
+            f.secrets.len(),
+            f.folder,
+            f.how,
+            f.requests,
+            if f.requests == 1 { "" } else { "s" }
+        ));
+    }
     for v in &fetched.vars {
         if v.default {
             ui.detail(&format!("{}: default", v.name));

@@ -4,7 +4,7 @@ use super::sync::output_target;
 use super::{load, ui};
 use crate::cli::ValidateArgs;
 use crate::error::{Error, code};
-use crate::plan::{OnMissing, Overrides, Target};
+use crate::plan::{FolderNames, OnMissing, Overrides, Target};
 use crate::ui as out;
 
 pub(super) fn validate(a: &ValidateArgs) -> Result<u8, Error> {
@@ -19,11 +19,33 @@ pub(super) fn validate(a: &ValidateArgs) -> Result<u8, Error> {
         .unwrap_or(0);
     let mut text = String::new();
     for e in &plan.entries {
+        let mut notes = Vec::new();
         let source = match &e.target {
             Target::Var { key, .. } => format!("{}#{key}", e.path),
             Target::Import { .. } => format!("{} (every key)", e.path),
+            Target::Folder(f) => {
+                if f.recursive {
+                    notes.push("recursive".into());
+                }
+                if let FolderNames::Secrets { key } = &f.names {
+                    notes.push(match key {
+                        Some(k) => format!("a variable per secret, key {k:?}"),
+                        None => "a variable per secret".into(),
+                    });
+                }
+                notes.push(format!("max {}", f.max));
+                format!("{}/ (every secret)", e.path)
+            }
+            Target::Template { template, .. } => format!(
+                "template of {}",
+                template
+                    .references()
+                    .iter()
+                    .map(|r| format!("${{{r}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
-        let mut notes = Vec::new();
         if let Some(v) = e.version {
             notes.push(format!("version {v}"));
         }
@@ -31,6 +53,12 @@ pub(super) fn validate(a: &ValidateArgs) -> Result<u8, Error> {
             OnMissing::Fail => {}
             OnMissing::Skip => notes.push("optional".into()),
             OnMissing::Default(_) => notes.push("has default".into()),
+        }
+        if e.internal {
+            notes.push("internal".into());
+        }
+        if !e.mask {
+            notes.push("not masked".into());
         }
         let notes = if notes.is_empty() {
             String::new()
@@ -40,7 +68,12 @@ pub(super) fn validate(a: &ValidateArgs) -> Result<u8, Error> {
         text.push_str(&format!("{:width$}  {source}{notes}\n", e.label()));
     }
     out::stdout(text.as_bytes())?;
-    let mut paths: Vec<&str> = plan.entries.iter().map(|e| e.path.as_str()).collect();
+    let mut paths: Vec<&str> = plan
+        .entries
+        .iter()
+        .filter(|e| e.reads())
+        .map(|e| e.path.as_str())
+        .collect();
     paths.sort_unstable();
     paths.dedup();
     ui.info(&format!(

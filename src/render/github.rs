@@ -142,6 +142,7 @@ mod tests {
             version: None,
             default: false,
             mask,
+            internal: false,
         }
     }
 

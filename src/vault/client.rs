@@ -196,6 +196,22 @@ impl Client {
         self.send(Method::GET, api_path, None, None).await
     }
 
+    /// `LIST /v1/<api_path>`: the names under a folder.
+    pub async fn list(&self, api_path: &str) -> Result<Reply, VaultError> {
+        let list = Method::from_bytes(b"LIST").map_err(|_| VaultError::BadResponse {
+            reason: "LIST is not a method".into(),
+        })?;
+        self.send(list, api_path, None, None).await
+    }
+
+    /// `SCAN /v1/<api_path>` (OpenBao): every secret below a folder, in one request.
+    pub async fn scan(&self, api_path: &str) -> Result<Reply, VaultError> {
+        let scan = Method::from_bytes(b"SCAN").map_err(|_| VaultError::BadResponse {
+            reason: "SCAN is not a method".into(),
+        })?;
+        self.send(scan, api_path, None, None).await
+    }
+
     /// `POST /v1/<api_path>` with a JSON body, optionally in another namespace than the run's
     /// (an auth method may live in a parent namespace).
     pub async fn post(

@@ -92,6 +92,15 @@ impl KvRef {
         format!("{}{}", self.mount.path, self.path)
     }
 
+    /// The logical path of `rel` under this folder: `kv/app/` + `sub/db`.
+    pub fn child(&self, rel: &str) -> String {
+        if self.path.is_empty() {
+            format!("{}{rel}", self.mount.path)
+        } else {
+            format!("{}{}/{rel}", self.mount.path, self.path)
+        }
+    }
+
     /// The API path of `op`, as a Vault policy names it (not encoded, no version): `kv/app/db`
     /// on KV v1, `kv/data/app/db` or `kv/metadata/app/db` on KV v2.
     pub fn api_path(&self, op: Op) -> String {
@@ -336,6 +345,83 @@ async fn is_v1(client: &Client, secret: &KvRef) -> bool {
             .any(|w| w.contains("Invalid path for a versioned K/V")),
         _ => false,
     }
+}
+
+/// The names directly under the folder `folder` (a [`KvRef`] whose path is the folder's): secrets
+/// as they are, sub-folders ending in `/`. `None` when there is no such folder.
+pub async fn list(client: &Client, folder: &KvRef) -> Result<Option<Vec<String>>, VaultError> {
+    let reply = client.list(&folder.url(Op::Metadata)).await?;
+    listing(client, folder, reply, "list").await
+}
+
+/// Every secret below the folder `folder`, at any depth, as paths relative to it, in one
+/// request: OpenBao's `SCAN`. `Ok(None)` when the server cannot scan here (HashiCorp Vault has no
+/// `SCAN` and answers 405; a token may lack the `scan` capability and get 403): the caller then
+/// lists level by level.
+pub async fn scan(client: &Client, folder: &KvRef) -> Result<Option<Vec<String>>, VaultError> {
+    let reply = client.scan(&folder.url(Op::Metadata)).await?;
+    match reply.status {
+        405 | 403 => Ok(None),
+        _ => Ok(Some(
+            listing(client, folder, reply, "scan")
+                .await?
+                .unwrap_or_default(),
+        )),
+    }
+}
+
+async fn listing(
+    client: &Client,
+    folder: &KvRef,
+    reply: super::client::Reply,
+    capability: &'static str,
+) -> Result<Option<Vec<String>>, VaultError> {
+    match reply.status {
+        200 => {}
+        404 => {
+            let errors = reply.errors();
+            if errors.contains("namespace not found") {
+                return Err(VaultError::NamespaceNotFound { message: errors });
+            }
+            return Ok(None);
+        }
+        403 => {
+            return Err(if client.token_is_bad().await? {
+                VaultError::TokenRejected
+            } else {
+                VaultError::Forbidden {
+                    capability,
+                    api_path: format!("{}/", folder.api_path(Op::Metadata).trim_end_matches('/')),
+                }
+            });
+        }
+        status => {
+            return Err(VaultError::Server {
+                status,
+                message: reply.errors(),
+            });
+        }
+    }
+    // A folder that exists but holds nothing answers `{}` with no `keys`.
+    let Some(keys) = reply.body.get("data").and_then(|d| d.get("keys")) else {
+        return Ok(Some(Vec::new()));
+    };
+    let keys = keys.as_array().ok_or_else(|| VaultError::BadResponse {
+        reason: format!("the {capability} answer's data.keys is not a list"),
+    })?;
+    keys.iter()
+        .map(|k| {
+            k.as_str()
+                .filter(|k| !k.is_empty() && !k.chars().any(char::is_control))
+                .map(str::to_owned)
+                .ok_or_else(|| VaultError::BadResponse {
+                    reason: format!(
+                        "the {capability} answer holds a name that is not a clean string"
+                    ),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 /// Why a write did not happen.

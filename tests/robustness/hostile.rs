@@ -60,11 +60,35 @@ fn check_invariants(plan: &Plan, overrides: &Overrides) -> Result<(), String> {
             && !p.ends_with('/')
             && p.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
             && !p.chars().any(char::is_control)
-            && p.contains('/');
-        if !clean {
-            return Err(format!("unclean path {p:?}"));
+            // A folder import may take a whole mount; one secret is always below one.
+            && (p.contains('/') || matches!(e.target, Target::Folder(_)));
+        match &e.target {
+            Target::Template { name, template } => {
+                if !p.is_empty() || !kvenv::plan::is_identifier(name) {
+                    return Err(format!("bad template {name:?} with path {p:?}"));
+                }
+                if let Some(r) = template
+                    .references()
+                    .into_iter()
+                    .find(|r| !kvenv::plan::is_identifier(r))
+                {
+                    return Err(format!("bad template reference {r:?}"));
+                }
+                continue;
+            }
+            _ if !clean => return Err(format!("unclean path {p:?}")),
+            _ => {}
         }
         match &e.target {
+            Target::Folder(f) => {
+                if !f.prefix.is_empty() && !kvenv::plan::is_identifier(&f.prefix) {
+                    return Err(format!("bad folder prefix {:?}", f.prefix));
+                }
+                if f.max == 0 || e.version.is_some() {
+                    return Err("a folder with max 0 or a version".into());
+                }
+            }
+            Target::Template { .. } => {}
             Target::Var { name, key } => {
                 if !kvenv::plan::is_identifier(name) || key.is_empty() {
                     return Err(format!("bad variable {name:?} / key {key:?}"));
@@ -655,9 +679,17 @@ fn traversal_names_and_bytes_are_refused_or_kept_literal() {
         assert!(stderr.contains("no secret there"), "{stderr}");
         codes.insert(format!("secret path {path:?}"), code);
     }
-    let (code, _) = run("[secrets]\nA = \"/@/kv//app/\"\n", &["-q"]);
+    let (code, _) = run("[secrets]\nA = \"/@/kv//app\"\n", &["-q"]);
     assert_eq!(code, 0);
-    codes.insert("secret path with // and leading/trailing /".into(), code);
+    codes.insert("secret path with // and a leading /".into(), code);
+    // A trailing / names a folder, which only an import (`NAME_*`) can take.
+    let (code, stderr) = run("[secrets]\nA = \"@/kv/app/\"\n", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("ends in /, so it names a folder"),
+        "{stderr}"
+    );
+    codes.insert("one secret's name for a path ending in /".into(), code);
 
     // Names: shell keywords are names like any other (and sh reads them back); `=` is refused.
     let keywords = [
