@@ -2,12 +2,10 @@
 //! file left byte-for-byte. The values written to the server contain "CANARY", and the builder
 //! checks on every run that no value and no token reaches stdout or stderr.
 
-use std::io::Read;
-use std::net::TcpListener;
-
 use serde_json::json;
 
-use crate::server::{OwnServer, ROOT_TOKEN, free_port, server};
+use crate::proxy::{Fault, Proxy};
+use crate::server::{ClosedPort, OwnServer, ROOT_TOKEN, RaftNode, server};
 use crate::test::Test;
 
 const OLD: &str = "OLD='previous file, must survive'\n";
@@ -163,7 +161,8 @@ fn no_such_mount() {
 
 #[test]
 fn unreachable_server() {
-    let addr = format!("http://127.0.0.1:{}", free_port());
+    let closed = ClosedPort::new();
+    let addr = closed.addr();
     with_old_file()
         .manifest("[secrets]\nA = \"@/kv/app\"\n")
         .env("VAULT_ADDR", &addr)
@@ -192,18 +191,11 @@ fn sealed_server() {
 
 #[test]
 fn a_server_that_never_answers_hits_the_deadline() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    let hold = std::thread::spawn(move || {
-        // Accept, read the request, never answer; hold the socket until the client leaves.
-        if let Ok((mut s, _)) = listener.accept() {
-            let mut buf = [0u8; 4096];
-            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
-        }
-    });
+    // It reads the request and never answers, holding the connection until kvenv leaves.
+    let silent = Proxy::answering(Fault::Silent).start();
     with_old_file()
         .manifest("[secrets]\nA = \"@/kv/app\"\n")
-        .env("VAULT_ADDR", &addr)
+        .env("VAULT_ADDR", &silent.addr)
         .args(["sync", "--timeout", "1s"])
         .status(5)
         .stderr(
@@ -211,7 +203,7 @@ fn a_server_that_never_answers_hits_the_deadline() {
         )
         .file(".env", OLD)
         .run();
-    hold.join().unwrap();
+    assert!(silent.connections() >= 1, "kvenv never reached the server");
 }
 
 #[test]
@@ -281,34 +273,8 @@ fn bad_flags_are_usage_errors() {
 #[test]
 fn a_raft_server_uninitialised_then_sealed() {
     let dir = tempfile::tempdir().unwrap();
-    let (port, cluster) = (free_port(), free_port());
-    let config = dir.path().join("raft.hcl");
-    std::fs::create_dir(dir.path().join("data")).unwrap();
-    std::fs::write(
-        &config,
-        format!(
-            "storage \"raft\" {{\n  path = \"{}/data\"\n  node_id = \"n1\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster}\"\n  tls_disable = true\n}}\napi_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"http://127.0.0.1:{cluster}\"\ndisable_mlock = true\n",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _child = Kill(
-        std::process::Command::new(crate::server::bao_binary())
-            .args(["server", &format!("-config={}", config.display())])
-            .env("HOME", dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let addr = format!("http://127.0.0.1:{port}");
+    let node = RaftNode::start(dir.path(), "n1");
+    let addr = node.addr.clone();
     let http = reqwest::blocking::Client::new();
     let up = (0..300).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(50));

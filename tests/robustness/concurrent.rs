@@ -7,13 +7,12 @@
 //! gain exactly one rule, added by exactly one run; no temp file may be left.
 
 use std::process::Output;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::kit::{Figures, HEADER, kvenv, mode, put, tally, temps};
-use crate::relay::Relay;
+use crate::proxy::Proxy;
 use crate::server::server;
 use crate::test::Test;
 
@@ -42,7 +41,9 @@ fn twenty_runs_at_once_write_one_file_and_one_gitignore_rule() {
     manifest.push_str(&format!("VERSION = \"{prefix}/kv/version#v\"\n"));
     // A long .gitignore (a few hundred rules, as big projects have): the check takes a while.
     let gitignore: String = (0..400).map(|i| format!("/build-{i}/\n")).collect();
-    let relay = Relay::start(&server().addr, Duration::from_millis(20));
+    let relay = Proxy::relay(&server().addr)
+        .delay(Duration::from_millis(20))
+        .start();
     let started = Instant::now();
 
     let (mut runs, mut codes, mut finals) = (0, Vec::new(), Vec::new());
@@ -67,10 +68,10 @@ fn twenty_runs_at_once_write_one_file_and_one_gitignore_rule() {
             children.push(kvenv(&root, &relay.addr, &["sync"]).spawn().unwrap());
         }
         let deadline = Instant::now() + Duration::from_secs(20);
-        while relay.held.load(Ordering::SeqCst) < AT_ONCE * 8 && Instant::now() < deadline {
+        while relay.held() < AT_ONCE * 8 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
-        held_at_gate.push(relay.held.load(Ordering::SeqCst));
+        held_at_gate.push(relay.held());
         relay.open();
         let outputs: Vec<Output> = children
             .into_iter()

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::kit::{Figures, HEADER, Rng, Watch, kvenv, mode, put, tally, temps};
-use crate::relay::Relay;
+use crate::proxy::Proxy;
 use crate::server::server;
 use crate::test::Test;
 
@@ -60,7 +60,9 @@ fn sigkill_at_random_points_never_tears_the_file() {
     manifest.push_str(&format!("VERSION = \"{prefix}/kv/version#v\"\n"));
     std::fs::write(root.join("secrets.toml"), manifest).unwrap();
 
-    let relay = Relay::start(&server().addr, Duration::from_millis(25));
+    let relay = Proxy::relay(&server().addr)
+        .delay(Duration::from_millis(25))
+        .start();
     let sync = || kvenv(root, &relay.addr, &["sync", "-q"]);
     let env_path = root.join(".env");
     let set_version = |v: &str| put(&format!("{prefix}/kv/version"), json!({ "v": v }));

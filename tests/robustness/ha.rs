@@ -6,77 +6,17 @@
 //! runs keep going while the cluster elects a new leader, under the same rule; and a run after
 //! the election must succeed.
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::kit::{Figures, HEADER, kvenv, tally};
-use crate::relay::Relay;
-use crate::server::{bao_binary, free_port};
+use crate::proxy::Proxy;
+use crate::server::RaftNode;
 
 const SECRETS: usize = 500;
 const OLD: &str = "OLD='the file before the failover'\n";
-
-struct Node {
-    name: String,
-    addr: String,
-    child: Option<Child>,
-}
-
-impl Node {
-    fn start(dir: &Path, n: usize) -> Node {
-        let (port, cluster) = (free_port(), free_port());
-        let name = format!("n{n}");
-        let data = dir.join(&name);
-        std::fs::create_dir_all(&data).unwrap();
-        let config = dir.join(format!("{name}.hcl"));
-        std::fs::write(
-            &config,
-            format!(
-                "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"{name}\"\n  performance_multiplier = 1\n}}\n\
-                 listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster}\"\n  tls_disable = true\n}}\n\
-                 api_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"https://127.0.0.1:{cluster}\"\n\
-                 disable_mlock = true\nui = false\n",
-                data.display()
-            ),
-        )
-        .unwrap();
-        let mut cmd = Command::new(bao_binary());
-        cmd.args(["server", &format!("-config={}", config.display())])
-            .env("HOME", dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // SAFETY: prctl is async-signal-safe: the node dies if the test process does.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        Node {
-            name,
-            addr: format!("http://127.0.0.1:{port}"),
-            child: Some(cmd.spawn().unwrap()),
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 struct Api {
     http: reqwest::blocking::Client,
@@ -84,7 +24,7 @@ struct Api {
 }
 
 impl Api {
-    fn call(&self, node: &Node, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    fn call(&self, node: &RaftNode, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = self
             .http
             .request(
@@ -104,7 +44,7 @@ impl Api {
         }
     }
 
-    fn ok(&self, node: &Node, method: &str, path: &str, body: Option<Value>) -> Value {
+    fn ok(&self, node: &RaftNode, method: &str, path: &str, body: Option<Value>) -> Value {
         let (status, value) = self.call(node, method, path, body);
         assert!(
             (200..300).contains(&status),
@@ -124,11 +64,13 @@ fn until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
-    let started = Instant::now();
-    let dir = tempfile::tempdir().unwrap();
-    let mut nodes: Vec<Node> = (1..=3).map(|n| Node::start(dir.path(), n)).collect();
+/// Three nodes, initialised, unsealed and joined, with three voters and serving standbys. `Err`
+/// when a node's cluster port turned out to be another process's (a raft node's ports are in its
+/// config, so they are taken free and checked once the node opens them): start again.
+fn cluster(dir: &Path) -> Result<(Vec<RaftNode>, Api), String> {
+    let mut nodes: Vec<RaftNode> = (1..=3)
+        .map(|n| RaftNode::start(dir, &format!("n{n}")))
+        .collect();
     let mut api = Api {
         http: reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -152,6 +94,7 @@ fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
     let key = init["keys_base64"][0].as_str().unwrap().to_owned();
     api.token = init["root_token"].as_str().unwrap().to_owned();
     api.ok(&nodes[0], "PUT", "sys/unseal", Some(json!({ "key": key })));
+    nodes[0].check_cluster_port()?;
     until(Duration::from_secs(30), "n1 to become active", || {
         api.call(&nodes[0], "GET", "sys/health", None).0 == 200
     });
@@ -162,7 +105,7 @@ fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
         Some(json!({"server_stabilization_time": "1s", "cleanup_dead_servers": false})),
     );
     let leader_addr = nodes[0].addr.clone();
-    for node in &nodes[1..] {
+    for node in &mut nodes[1..] {
         api.ok(
             node,
             "POST",
@@ -170,6 +113,7 @@ fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
             Some(json!({ "leader_api_addr": leader_addr })),
         );
         api.ok(node, "PUT", "sys/unseal", Some(json!({ "key": key })));
+        node.check_cluster_port()?;
     }
     until(Duration::from_secs(60), "three voters", || {
         let (_, c) = api.call(&nodes[0], "GET", "sys/storage/raft/configuration", None);
@@ -182,6 +126,21 @@ fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
             api.call(node, "GET", "sys/health?standbyok=true", None).0 == 200
         });
     }
+    Ok((nodes, api))
+}
+
+#[test]
+fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let mut collisions = Vec::new();
+    let (mut nodes, api) = loop {
+        match cluster(&dir.path().join(format!("try{}", collisions.len()))) {
+            Ok(c) => break c,
+            Err(e) if collisions.len() < 2 => collisions.push(e),
+            Err(e) => panic!("three clusters lost a port to another process: {collisions:?}, {e}"),
+        }
+    };
     let cluster_ready = started.elapsed();
 
     // 500 secrets, written through the active node from a few threads.
@@ -226,7 +185,7 @@ fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
     std::fs::write(&env_path, OLD).unwrap();
     // A run through a slow relay to `node`, returned once a third of its requests went through.
     let third_through = |node: &str| {
-        let relay = Relay::start(node, Duration::from_millis(4));
+        let relay = Proxy::relay(node).delay(Duration::from_millis(4)).start();
         let child = run(&relay.addr).spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         while relay.chunks() < SECRETS / 3 {
@@ -309,7 +268,7 @@ fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
         other => panic!("exit {other}: {}", lost.1),
     }
     // The last node has no quorum and no leader, yet still serves reads.
-    let last = nodes.iter().find(|n| n.child.is_some()).unwrap();
+    let last = nodes.iter().find(|n| n.alive()).unwrap();
     let (health, _) = api.call(last, "GET", "sys/health", None);
     std::fs::write(&env_path, OLD).unwrap();
     let alone = run(&last.addr).output().unwrap();

@@ -5,8 +5,6 @@
 //! is) or stderr, and kvenv may leave no other file (no log) behind. A second test checks the
 //! modes of the files kvenv creates while it creates them, with umask 000.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::Duration;
@@ -14,8 +12,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::kit::{Figures, Watch, kvenv, mode, program, tally, temps};
-use crate::relay::Relay;
-use crate::server::{ROOT_TOKEN, free_port, server};
+use crate::proxy::{Fault, Proxy};
+use crate::server::{ClosedPort, ROOT_TOKEN, server};
 use crate::test::Test;
 
 const VALUE_A: &str = "CANARY-value-A-9f1e";
@@ -29,43 +27,12 @@ const WRONG_ROLE_ID: &str = "CANARY-no-such-role-6b7c";
 
 /// A server that answers every request with `response` (raw HTTP), keeping connections open,
 /// or closing each one right after its answer if `close`.
-fn fixed(response: String, close: bool) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let response = response.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut out = stream;
-                loop {
-                    let mut length = 0usize;
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                        let lower = line.to_ascii_lowercase();
-                        if let Some(v) = lower.strip_prefix("content-length:") {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).is_err()
-                        || out.write_all(response.as_bytes()).is_err()
-                        || close
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
+fn fixed(response: String, close: bool) -> Proxy {
+    Proxy::answering(Fault::Raw {
+        bytes: response,
+        close,
+    })
+    .start()
 }
 
 fn answer(status: u16, content_type: &str, body: &str) -> String {
@@ -73,19 +40,6 @@ fn answer(status: u16, content_type: &str, body: &str) -> String {
         "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
-}
-
-/// A listener that accepts and never answers.
-fn silent() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().flatten() {
-            held.push(s);
-        }
-    });
-    addr
 }
 
 struct Case {
@@ -186,6 +140,26 @@ fn no_canary_reaches_stdout_or_stderr_on_any_path() {
         "[vault.auth]\nmethod = \"approle\"\nmount = \"{prefix}-ar\"\nrole_id = {{ env = \"RID\" }}\nsecret_id = {{ file = \"secret-id\" }}\n{app}"
     );
 
+    // The fault servers, alive until the end of the test.
+    let unreachable = ClosedPort::new();
+    let sealed = fixed(
+        answer(503, "application/json", r#"{"errors":["Vault is sealed"]}"#),
+        false,
+    );
+    let truncated_json = fixed(answer(200, "application/json", &truncated), false);
+    let wrong_shape = fixed(
+        answer(
+            200,
+            "application/json",
+            &format!(r#"{{"data":"{VALUE_A}"}}"#),
+        ),
+        false,
+    );
+    let html_page = fixed(answer(502, "text/html", &html), false);
+    let closed_mid_body = fixed(half.clone(), true);
+    let stalls_mid_body = fixed(half.clone(), false);
+    let silent = Proxy::answering(Fault::Silent).start();
+
     let p = |name, manifest: &str, expect| Case {
         name,
         manifest: manifest.to_owned(),
@@ -248,48 +222,38 @@ fn no_canary_reaches_stdout_or_stderr_on_any_path() {
         with_env(
             p("server: unreachable", &app, 5),
             "VAULT_ADDR",
-            &format!("http://127.0.0.1:{}", free_port()),
+            &unreachable.addr(),
         ),
         with_env(
             p("server: sealed (503, retried)", &declared, 5),
             "VAULT_ADDR",
-            &fixed(
-                answer(503, "application/json", r#"{"errors":["Vault is sealed"]}"#),
-                false,
-            ),
+            &sealed.addr,
         ),
         with_env(
             p("server: truncated JSON holding the values", &declared, 5),
             "VAULT_ADDR",
-            &fixed(answer(200, "application/json", &truncated), false),
+            &truncated_json.addr,
         ),
         with_env(
             p("server: wrong JSON shape holding a value", &declared, 5),
             "VAULT_ADDR",
-            &fixed(
-                answer(
-                    200,
-                    "application/json",
-                    &format!(r#"{{"data":"{VALUE_A}"}}"#),
-                ),
-                false,
-            ),
+            &wrong_shape.addr,
         ),
         with_env(
             p("server: HTML error page holding a value", &declared, 5),
             "VAULT_ADDR",
-            &fixed(answer(502, "text/html", &html), false),
+            &html_page.addr,
         ),
         with_env(
             p("server: connection closed mid-body (retried)", &declared, 5),
             "VAULT_ADDR",
-            &fixed(half.clone(), true),
+            &closed_mid_body.addr,
         ),
         with_args(
             with_env(
                 p("server: stalls mid-body (--timeout 1s)", &declared, 5),
                 "VAULT_ADDR",
-                &fixed(half.clone(), false),
+                &stalls_mid_body.addr,
             ),
             &["--timeout", "1s"],
         ),
@@ -297,7 +261,7 @@ fn no_canary_reaches_stdout_or_stderr_on_any_path() {
             with_env(
                 p("server: never answers (--timeout 1s)", &declared, 5),
                 "VAULT_ADDR",
-                &silent(),
+                &silent.addr,
             ),
             &["--timeout", "1s"],
         ),
@@ -452,7 +416,9 @@ fn created_files_are_never_readable_by_others_even_with_umask_000() {
         .secret("kv/app", json!({"A": VALUE_A}));
     let (dir, prefix) = (t.dir, t.prefix);
     let root = dir.path();
-    let relay = Relay::start(&server().addr, Duration::from_millis(20));
+    let relay = Proxy::relay(&server().addr)
+        .delay(Duration::from_millis(20))
+        .start();
     let watch = Watch::new(root);
     let (mut inspected, mut wide, mut modes) = (0, 0, Vec::new());
     const RUNS: usize = 30;

@@ -8,6 +8,9 @@
 //! (`cargo test --test robustness -- --nocapture` shows them); `docs/robustness.md` quotes them.
 
 #[allow(dead_code)]
+#[path = "../integration/proxy.rs"]
+mod proxy;
+#[allow(dead_code)]
 #[path = "../integration/server.rs"]
 mod server;
 #[allow(dead_code)]
@@ -15,7 +18,6 @@ mod server;
 mod test;
 
 mod kit;
-mod relay;
 
 mod concurrent;
 mod crash;
