@@ -49,6 +49,10 @@ mod corpus;
 mod handkept;
 #[path = "conformance/parsers.rs"]
 mod parsers;
+// Shared with the other test binaries; this one only draws proptest sources from it.
+#[allow(dead_code)]
+#[path = "integration/rng.rs"]
+mod rng;
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -1095,34 +1099,45 @@ fn generated_value() -> impl Strategy<Value = String> {
     ]
 }
 
-proptest! {
+/// Generated values: for python-dotenv with sh, the default readers and each reader alone,
+/// every value is read back exactly by the real parsers, alone and all together, or refused.
+#[test]
+fn generated_values_are_read_back_exactly_or_refused() {
     // Each case is a batch of values, so that each parser starts once per case, not once per
     // value: 16 cases of 8 to 24 values, about 250 values in all, in a few seconds. Shrinking
-    // (which reruns the parsers) is bounded too.
-    #![proptest_config(ProptestConfig {
-        cases: 16,
-        max_shrink_iters: 64,
-        max_shrink_time: 60_000,
-        ..ProptestConfig::default()
-    })]
-
-    /// Generated values: for python-dotenv with sh, the default readers and each reader alone,
-    /// every value is read back exactly by the real parsers, alone and all together, or refused.
-    #[test]
-    fn generated_values_are_read_back_exactly_or_refused(
-        values in proptest::collection::vec(generated_value(), 8..=24)
-    ) {
-        let (tools, _) = tools();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let names: Vec<String> = (0..values.len()).map(|i| format!("generated #{i}")).collect();
-        let values: Vec<(&str, &str)> = names
-            .iter()
-            .zip(&values)
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let mut sets = vec![vec![Reader::PythonDotenv, Reader::Sh]];
-        sets.extend(reader_sets());
-        let run = run(tools, dir.path(), &values, &sets, false);
-        prop_assert!(run.problems.is_empty(), "{}", run.problems.join("\n"));
-    }
+    // (which reruns the parsers) is bounded too. The cases come from the tests' one seeded
+    // random source (`KVENV_TEST_SEED` replays them).
+    let mut rng = rng::Rng::new("generated_values_are_read_back_exactly_or_refused");
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+        ProptestConfig {
+            cases: 16,
+            max_shrink_iters: 64,
+            max_shrink_time: 60_000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        },
+        rng.proptest(),
+    );
+    runner
+        .run(
+            &proptest::collection::vec(generated_value(), 8..=24),
+            |values| {
+                let (tools, _) = tools();
+                let dir = tempfile::tempdir().expect("temp dir");
+                let names: Vec<String> = (0..values.len())
+                    .map(|i| format!("generated #{i}"))
+                    .collect();
+                let values: Vec<(&str, &str)> = names
+                    .iter()
+                    .zip(&values)
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                let mut sets = vec![vec![Reader::PythonDotenv, Reader::Sh]];
+                sets.extend(reader_sets());
+                let run = run(tools, dir.path(), &values, &sets, false);
+                prop_assert!(run.problems.is_empty(), "{}", run.problems.join("\n"));
+                Ok(())
+            },
+        )
+        .unwrap();
 }

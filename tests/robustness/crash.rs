@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::kit::{Figures, HEADER, Rng, Watch, kvenv, mode, put, tally, temps};
+use crate::kit::{Figures, HEADER, Watch, kvenv, mode, put, tally, temps};
 use crate::proxy::Proxy;
+use crate::rng::Rng;
 use crate::server::server;
 use crate::test::Test;
 
@@ -98,7 +99,7 @@ fn sigkill_at_random_points_never_tears_the_file() {
     to_write.sort();
     let to_write = to_write[3];
 
-    let mut rng = Rng::new();
+    let mut rng = Rng::new("crash");
     let seed = rng.seed();
     let mut landed = Vec::new();
     let (mut torn, mut missing, mut bad_mode, mut left_temp, mut max_temps) = (0, 0, 0, 0, 0);
@@ -242,7 +243,7 @@ fn sigkill_at_random_points_never_tears_the_file() {
     );
     f.add("file size", format!("{} bytes", contents[0].len()));
     f.add("relay delay per request", "25 ms");
-    f.add("seed (KVENV_ROBUSTNESS_SEED)", seed);
+    f.add("seed (KVENV_TEST_SEED)", seed);
     f.add(
         "duration",
         format!("{:.1} s", started.elapsed().as_secs_f64()),

@@ -21,6 +21,7 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
 
 use crate::kit::{Figures, HEADER, kvenv, put};
+use crate::rng::Rng;
 use crate::server::server;
 use crate::test::Test;
 
@@ -239,17 +240,23 @@ fn manifest_strategy() -> impl Strategy<Value = String> {
 #[test]
 fn fuzz_the_manifest_and_the_dotenv_codec() {
     let started = Instant::now();
+    // Every runner draws from the one seeded source, so KVENV_TEST_SEED replays them all.
+    let mut rng = Rng::new("fuzz");
+    let [manifest_rng, bytes_rng, value_rng, decode_rng] = [(); 4].map(|_| rng.proptest());
     let (plans_ok, plans_err) = (
         std::sync::Arc::new(AtomicUsize::new(0)),
         std::sync::Arc::new(AtomicUsize::new(0)),
     );
     let (ok2, err2) = (plans_ok.clone(), plans_err.clone());
     within(Duration::from_secs(120), move || {
-        let mut runner = TestRunner::new(Config {
-            cases: MANIFEST_CASES,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: MANIFEST_CASES,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            manifest_rng,
+        );
         runner
             .run(
                 &(manifest_strategy(), any::<bool>()),
@@ -276,11 +283,14 @@ fn fuzz_the_manifest_and_the_dotenv_codec() {
             )
             .unwrap();
 
-        let mut runner = TestRunner::new(Config {
-            cases: BYTES_CASES,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: BYTES_CASES,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            bytes_rng,
+        );
         runner
             .run(&prop::collection::vec(any::<u8>(), 0..400), |bytes| {
                 let text = String::from_utf8_lossy(&bytes);
@@ -296,11 +306,14 @@ fn fuzz_the_manifest_and_the_dotenv_codec() {
     let refused = std::sync::Arc::new(AtomicUsize::new(0));
     let (acc2, ref2) = (accepted.clone(), refused.clone());
     within(Duration::from_secs(120), move || {
-        let mut runner = TestRunner::new(Config {
-            cases: VALUE_CASES,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: VALUE_CASES,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            value_rng,
+        );
         let readers = prop::sample::subsequence(Reader::ALL.to_vec(), 1..=8);
         runner
             .run(
@@ -364,11 +377,14 @@ fn fuzz_the_manifest_and_the_dotenv_codec() {
             )
             .unwrap();
 
-        let mut runner = TestRunner::new(Config {
-            cases: DECODE_CASES,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: DECODE_CASES,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            decode_rng,
+        );
         runner
             .run(&"(\\PC|[\\r\\n'\"\\\\=#$` ]|export )*", |text| {
                 let _ = kvenv::render::dotenv::decode(&text);

@@ -1,5 +1,6 @@
-//! What the robustness tests share: running the binary, watching a folder with inotify, a
-//! seeded random source, and the figures each test records.
+//! What the robustness tests share: running the binary, watching a folder with inotify, and the
+//! figures each test records. (The random source is `../integration/rng.rs`, the fault server
+//! and relay `../integration/proxy.rs`.)
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
@@ -70,41 +71,6 @@ pub fn mode(path: &Path) -> Option<u32> {
     std::fs::symlink_metadata(path)
         .ok()
         .map(|m| m.permissions().mode() & 0o7777)
-}
-
-/// A small deterministic random source (xorshift64*), seeded from the clock unless
-/// `KVENV_ROBUSTNESS_SEED` is set; the seed goes into the figures so a failure can be replayed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new() -> Rng {
-        let seed = std::env::var("KVENV_ROBUSTNESS_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-            });
-        Rng(seed | 1)
-    }
-
-    pub fn seed(&self) -> u64 {
-        self.0
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 /// inotify on one folder: which names are created in it, as they are created.

@@ -10,6 +10,8 @@
 #[allow(dead_code)]
 #[path = "../integration/proxy.rs"]
 mod proxy;
+#[path = "../integration/rng.rs"]
+mod rng;
 #[allow(dead_code)]
 #[path = "../integration/server.rs"]
 mod server;
