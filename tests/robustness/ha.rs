@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::kit::{Figures, HEADER, kvenv, tally};
+use crate::kit::{Figures, HEADER, kvenv, skipped_when_quick, tally};
 use crate::proxy::Proxy;
 use crate::server::RaftNode;
 
@@ -176,6 +176,9 @@ fn cluster(dir: &Path) -> Result<(Vec<RaftNode>, Api), String> {
 
 #[test]
 fn a_run_through_a_standby_survives_or_fails_cleanly_when_the_leader_dies() {
+    if skipped_when_quick("ha", "a three-node raft cluster") {
+        return;
+    }
     let started = Instant::now();
     let mut rule = Rule::default();
     let dir = tempfile::tempdir().unwrap();
