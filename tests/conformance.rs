@@ -25,7 +25,8 @@
 //!    fails when the committed file differs. `KVENV_WRITE_REPORT=1` rewrites it.
 //!
 //! godotenv is not run: it needs a Go toolchain this project cannot install quickly, so its rules
-//! keep the reference's measurements and kvenv refuses the quotings nobody measured for it.
+//! keep what was measured on godotenv 1.5.1 before kvenv was written (`docs/reference.md`), and
+//! kvenv refuses the quotings nobody measured for it.
 //!
 //! The parsers are found through environment variables, which `scripts/test` sets; the defaults
 //! are where `scripts/setup` installs them, relative to the repository root. A parser that is
@@ -610,7 +611,8 @@ fn report(r: &Results) -> String {
         "\n`sh` is both bash and dash (`set -a; . ./.env`). `node-dotenv` is `dotenv.parse()`, \
          `node` is `node --env-file`, `docker-compose` is `env_file:` read back with \
          `docker compose config`. godotenv is not run here (it needs a Go toolchain); kvenv \
-         applies the reference's measured rules to it and refuses the quotings not measured.\n"
+         applies the rules measured on godotenv 1.5.1 before it was written \
+         ([reference.md](reference.md)) and refuses the quotings not measured.\n"
     );
 
     let _ = writeln!(out, "## Per value\n");
