@@ -547,11 +547,13 @@ fn kubernetes_sends_the_service_account_token() {
         .unwrap();
     assert!(ca.status.success());
     let ca = std::fs::read_to_string(t.dir.path().join("k8s-ca.pem")).unwrap();
+    // A Kubernetes API address where nothing can answer.
+    let no_api = crate::server::ClosedPort::new();
     server().ok(
         "POST",
         &format!("auth/{mount}/config"),
         Some(json!({
-            "kubernetes_host": "https://127.0.0.1:1",
+            "kubernetes_host": format!("https://127.0.0.1:{}", no_api.port),
             "kubernetes_ca_cert": ca,
             "disable_local_ca_jwt": true,
         })),

@@ -321,13 +321,20 @@ fn a_password_in_the_address_is_never_shown() {
             server().addr.replace("http://", "http://deploy:***@")
         ))
         .run();
+    let closed = ClosedPort::new();
     with_old_file()
         .manifest("[secrets]\nA = \"@/kv/app\"\n")
-        .env("VAULT_ADDR", "http://deploy:CANARY-addr-pw@127.0.0.1:9")
+        .env(
+            "VAULT_ADDR",
+            &format!("http://deploy:CANARY-addr-pw@127.0.0.1:{}", closed.port),
+        )
         .canary("CANARY-addr-pw")
         .args(["sync"])
         .status(5)
-        .stderr("kvenv: error: cannot reach Vault at http://deploy:***@127.0.0.1:9: connection refused\n")
+        .stderr(&format!(
+            "kvenv: error: cannot reach Vault at http://deploy:***@127.0.0.1:{}: connection refused\n",
+            closed.port
+        ))
         .file(".env", OLD)
         .run();
     with_old_file()
