@@ -227,8 +227,10 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
         std::fs::write(dir.path().join(".env"), OLD).unwrap();
         let out = limited(dir.path(), false).output().unwrap();
         assert_eq!(out.status.signal(), Some(libc::SIGXFSZ), "{}", text(&out));
+        let kept = std::fs::read_to_string(dir.path().join(".env")).unwrap() == OLD;
         checked.old_file(&dir.path().join(".env"));
         let left = temps(dir.path(), ".env");
+        let killed_left = left.len();
         assert_eq!(left.len(), 1, "the killed run's temp file");
         assert_eq!(mode(&left[0]), Some(0o600));
         let next = kvenv(dir.path(), &server().addr, &["sync", "-q"])
@@ -239,11 +241,15 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
             std::fs::read_to_string(dir.path().join(".env")).unwrap(),
             new_content()
         );
+        let next_left = temps(dir.path(), ".env").len();
         checked.no_temps(dir.path(), ".env", "the next run left it");
         cases.push(Case {
             fault: "file size limit (`ulimit -f 1`, SIGXFSZ default): killed mid-write; next run",
             exit: format!("{}; next run {}", exit_of(&out), exit_of(&next)),
-            line: "(none: killed) — old file intact, temp file removed by the next run".into(),
+            line: format!(
+                "(none: killed) — old file {}; temp files: {killed_left} after the kill, {next_left} after the next run",
+                if kept { "intact" } else { "changed" }
+            ),
         });
     }
 
@@ -343,8 +349,8 @@ cat full/.env
     let stderr = text(&out);
     // The report: `exit=N`, the number of temp files left, the old file's content.
     let mut report_lines = report.splitn(3, '\n');
-    let (_, left, kept) = (
-        report_lines.next(),
+    let (exit, left, kept) = (
+        report_lines.next().and_then(|l| l.strip_prefix("exit=")),
         report_lines.next().and_then(|n| n.parse::<usize>().ok()),
         report_lines.next().unwrap_or(""),
     );
@@ -364,7 +370,7 @@ cat full/.env
     );
     Case {
         fault: "no space left (full 64 KiB tmpfs)",
-        exit: "6".into(),
+        exit: exit.unwrap_or("?").to_owned(),
         line: stderr,
     }
 }
