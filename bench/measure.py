@@ -88,7 +88,7 @@ path "kv2/data/*" { capabilities = ["read"] }
 def setup_server(url, root_token, cafile, dataset, with_v2):
     """Mounts, the read policy, the secrets. Returns two tokens: the realistic one, with the
     `default` policy plus `bench-read`, and a lean one with `bench-read` only (no_default_policy),
-    which the server checks 2-3x faster (shared/reference/vault-api.md §6)."""
+    which the server checks 2-3x faster (docs/reference.md, "OpenBao throughput on loopback")."""
     api = Api(url, root_token, cafile)
     api.call("POST", "sys/mounts/kv", {"type": "kv", "options": {"version": "1"}})
     if with_v2:

@@ -1,5 +1,7 @@
-//! Hostile values: every class of `shared/reference/dotenv.md` §3 and §4.3, plus the shapes real
-//! secrets take (PEM and OpenSSH keys, service-account JSON, URLs, generated passwords).
+//! Hostile values: every class of value some dotenv reader cannot carry (`docs/reference.md`,
+//! "Values some dotenv reader cannot carry": `${…}`, `\`, `"`, CR, `$` before a name, `\$`,
+//! `` ` `` and `$(`, a trailing `\`, `'` with `$`), plus the shapes real secrets take (PEM and
+//! OpenSSH keys, service-account JSON, URLs, generated passwords).
 //!
 //! Values that would run a command if a reader executed them (`` ` ``, `$(`) `touch` a file named
 //! `kvenv-pwned-*` in the reader's working directory; the suite checks that none appears.

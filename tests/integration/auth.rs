@@ -2,12 +2,12 @@
 //! and the login token revoked when the run ends.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
 
+use crate::proxy::{Fault, Proxy};
 use crate::server::server;
 use crate::test::Test;
 
@@ -381,47 +381,22 @@ fn jwt() {
 }
 
 /// A stand-in for GitHub's ID-token endpoint: answers 503 once (kvenv must retry), then the
-/// JWT, checking the bearer token and the audience; returns the requests it saw.
-fn token_endpoint(jwt: String) -> (String, std::thread::JoinHandle<Vec<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/idtoken?api-version=2.0",
-        listener.local_addr().unwrap()
-    );
-    let handle = std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for (i, stream) in listener.incoming().take(2).enumerate() {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
-                    break;
-                }
-                head.push_str(&line);
-            }
-            seen.push(head.clone());
-            let lower = head.to_lowercase();
-            let authorized = lower.contains("authorization: bearer request-token");
-            let response = if i == 0 {
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    .to_string()
-            } else if authorized {
-                let body = json!({ "value": jwt }).to_string();
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-            } else {
-                "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    .to_string()
-            };
-            stream.write_all(response.as_bytes()).unwrap();
-        }
-        seen
-    });
-    (url, handle)
+/// JWT; the test checks the requests it logged (the bearer token, the audience).
+fn token_endpoint(jwt: &str) -> (String, Proxy) {
+    let body = json!({ "value": jwt }).to_string();
+    let endpoint = Proxy::answering(Fault::answer(
+        200,
+        "Content-Type: application/json\r\nConnection: close\r\n",
+        &body,
+    ))
+    .faults(vec![Fault::Raw {
+        bytes: "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .into(),
+        close: true,
+    }])
+    .start();
+    let url = format!("{}/idtoken?api-version=2.0", endpoint.addr);
+    (url, endpoint)
 }
 
 #[test]
@@ -432,7 +407,7 @@ fn github_actions() {
         &key,
         json!({"iss": ISSUER, "aud": "kvenv-test", "repository": "acme/app"}),
     );
-    let (url, endpoint) = token_endpoint(jwt.clone());
+    let (url, endpoint) = token_endpoint(&jwt);
     t.manifest(&format!(
         "[vault.auth]\nmethod = \"github-actions\"\nmount = \"{mount}\"\nrole = \"deploy\"\naudience = \"kvenv-test\"\n[secrets]\nA = \"@/kv/app\"\n"
     ))
@@ -443,8 +418,16 @@ fn github_actions() {
     .stderr("")
     .file(".env", &format!("{HEADER}A='CANARY-auth-value'\n"))
     .run();
-    let seen = endpoint.join().unwrap();
+    let seen: Vec<String> = endpoint.requests().into_iter().map(|r| r.head).collect();
     assert_eq!(seen.len(), 2);
+    for head in &seen {
+        // The old endpoint answered 401 without it, and the run would have failed.
+        assert!(
+            head.to_lowercase()
+                .contains("authorization: bearer request-token"),
+            "{head}"
+        );
+    }
     assert!(
         seen[1].starts_with("GET /idtoken?api-version=2.0&audience=kvenv-test HTTP/1.1\r\n"),
         "{}",
@@ -474,14 +457,13 @@ fn github_actions_asks_for_its_token_with_the_system_roots() {
         json!({ "value": jwt }).to_string(),
     )
     .unwrap();
-    let port = crate::server::free_port();
-    let script = format!(
-        r#"
+    // It listens on a port the kernel picks, and prints it.
+    let script = r#"
 import http.server, ssl
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         ok = self.headers.get("Authorization") == "Bearer request-token"
-        body = open("answer.json", "rb").read() if ok else b"{{}}"
+        body = open("answer.json", "rb").read() if ok else b"{}"
         self.send_response(200 if ok else 401)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -489,27 +471,29 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *a):
         pass
-s = http.server.HTTPServer(("127.0.0.1", {port}), H)
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
 c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 c.load_cert_chain("server.pem", "server.key")
 s.socket = c.wrap_socket(s.socket, server_side=True)
 s.timeout = 60
-print("ready", flush=True)
+print("ready", s.server_address[1], flush=True)
 s.handle_request()
-"#
-    );
+"#;
     let mut endpoint = Command::new("python3")
-        .args(["-c", &script])
+        .args(["-c", script])
         .current_dir(pki.path())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // It prints "ready" once it listens.
+    // It prints "ready PORT" once it listens.
     let mut ready = String::new();
     BufReader::new(endpoint.stdout.take().unwrap())
         .read_line(&mut ready)
         .unwrap();
-    assert_eq!(ready, "ready\n");
+    let port: u16 = ready
+        .strip_prefix("ready ")
+        .and_then(|p| p.trim_end().parse().ok())
+        .unwrap_or_else(|| panic!("the endpoint said {ready:?}"));
     t.manifest(&format!(
         "[vault.auth]\nmethod = \"github-actions\"\nmount = \"{mount}\"\nrole = \"deploy\"\naudience = \"kvenv-test\"\n[secrets]\nA = \"@/kv/app\"\n"
     ))
@@ -563,11 +547,13 @@ fn kubernetes_sends_the_service_account_token() {
         .unwrap();
     assert!(ca.status.success());
     let ca = std::fs::read_to_string(t.dir.path().join("k8s-ca.pem")).unwrap();
+    // A Kubernetes API address where nothing can answer.
+    let no_api = crate::server::ClosedPort::new();
     server().ok(
         "POST",
         &format!("auth/{mount}/config"),
         Some(json!({
-            "kubernetes_host": "https://127.0.0.1:1",
+            "kubernetes_host": format!("https://127.0.0.1:{}", no_api.port),
             "kubernetes_ca_cert": ca,
             "disable_local_ca_jwt": true,
         })),

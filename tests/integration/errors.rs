@@ -2,12 +2,10 @@
 //! file left byte-for-byte. The values written to the server contain "CANARY", and the builder
 //! checks on every run that no value and no token reaches stdout or stderr.
 
-use std::io::Read;
-use std::net::TcpListener;
-
 use serde_json::json;
 
-use crate::server::{OwnServer, ROOT_TOKEN, free_port, server};
+use crate::proxy::{Fault, Proxy};
+use crate::server::{ClosedPort, OwnServer, ROOT_TOKEN, RaftNode, server};
 use crate::test::Test;
 
 const OLD: &str = "OLD='previous file, must survive'\n";
@@ -163,7 +161,8 @@ fn no_such_mount() {
 
 #[test]
 fn unreachable_server() {
-    let addr = format!("http://127.0.0.1:{}", free_port());
+    let closed = ClosedPort::new();
+    let addr = closed.addr();
     with_old_file()
         .manifest("[secrets]\nA = \"@/kv/app\"\n")
         .env("VAULT_ADDR", &addr)
@@ -192,18 +191,11 @@ fn sealed_server() {
 
 #[test]
 fn a_server_that_never_answers_hits_the_deadline() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    let hold = std::thread::spawn(move || {
-        // Accept, read the request, never answer; hold the socket until the client leaves.
-        if let Ok((mut s, _)) = listener.accept() {
-            let mut buf = [0u8; 4096];
-            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
-        }
-    });
+    // It reads the request and never answers, holding the connection until kvenv leaves.
+    let silent = Proxy::answering(Fault::Silent).start();
     with_old_file()
         .manifest("[secrets]\nA = \"@/kv/app\"\n")
-        .env("VAULT_ADDR", &addr)
+        .env("VAULT_ADDR", &silent.addr)
         .args(["sync", "--timeout", "1s"])
         .status(5)
         .stderr(
@@ -211,7 +203,7 @@ fn a_server_that_never_answers_hits_the_deadline() {
         )
         .file(".env", OLD)
         .run();
-    hold.join().unwrap();
+    assert!(silent.connections() >= 1, "kvenv never reached the server");
 }
 
 #[test]
@@ -344,34 +336,8 @@ fn help_names_the_token_sources_and_an_example() {
 #[test]
 fn a_raft_server_uninitialised_then_sealed() {
     let dir = tempfile::tempdir().unwrap();
-    let (port, cluster) = (free_port(), free_port());
-    let config = dir.path().join("raft.hcl");
-    std::fs::create_dir(dir.path().join("data")).unwrap();
-    std::fs::write(
-        &config,
-        format!(
-            "storage \"raft\" {{\n  path = \"{}/data\"\n  node_id = \"n1\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster}\"\n  tls_disable = true\n}}\napi_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"http://127.0.0.1:{cluster}\"\ndisable_mlock = true\n",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _child = Kill(
-        std::process::Command::new(crate::server::bao_binary())
-            .args(["server", &format!("-config={}", config.display())])
-            .env("HOME", dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let addr = format!("http://127.0.0.1:{port}");
+    let node = RaftNode::start(dir.path(), "n1");
+    let addr = node.addr.clone();
     let http = reqwest::blocking::Client::new();
     let up = (0..300).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -418,13 +384,20 @@ fn a_password_in_the_address_is_never_shown() {
             server().addr.replace("http://", "http://deploy:***@")
         ))
         .run();
+    let closed = ClosedPort::new();
     with_old_file()
         .manifest("[secrets]\nA = \"@/kv/app\"\n")
-        .env("VAULT_ADDR", "http://deploy:CANARY-addr-pw@127.0.0.1:9")
+        .env(
+            "VAULT_ADDR",
+            &format!("http://deploy:CANARY-addr-pw@127.0.0.1:{}", closed.port),
+        )
         .canary("CANARY-addr-pw")
         .args(["sync"])
         .status(5)
-        .stderr("kvenv: error: cannot reach Vault at http://deploy:***@127.0.0.1:9: connection refused\n")
+        .stderr(&format!(
+            "kvenv: error: cannot reach Vault at http://deploy:***@127.0.0.1:{}: connection refused\n",
+            closed.port
+        ))
         .file(".env", OLD)
         .run();
     with_old_file()

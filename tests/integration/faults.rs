@@ -1,169 +1,15 @@
-//! Server faults the real OpenBao cannot produce on demand, from a small fault-injecting HTTP
-//! proxy in front of it: the first requests get a fault, the rest are forwarded.
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+//! Server faults the real OpenBao cannot produce on demand, from the fault-injecting proxy in
+//! front of it (`proxy.rs`): the first requests get a fault, the rest are forwarded.
 
 use serde_json::json;
 
+use crate::proxy::{Fault, Proxy};
 use crate::server::server;
 use crate::test::Test;
 
-#[derive(Clone)]
-pub enum Fault {
-    /// Answer with this status, extra headers and body.
-    Answer(u16, &'static str, &'static str),
-    /// Close the connection without answering.
-    Drop,
-    /// Answer 200 with a chunked body that never ends.
-    Endless,
-}
-
-pub struct Proxy {
-    pub addr: String,
-    /// Every request seen: its line, whether it carried a Vault token, and whether it carried
-    /// `X-Vault-Request: true`.
-    pub seen: Arc<Mutex<Vec<(String, bool, bool)>>>,
-}
-
-/// A proxy that forwards everything but first calls `hook` with each request line.
-pub fn proxy_with_hook(upstream: &str, hook: impl Fn(&str) + Send + Sync + 'static) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    let upstream = upstream.to_owned();
-    let hook = Arc::new(hook);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (upstream, hook) = (upstream.clone(), hook.clone());
-            std::thread::spawn(move || {
-                let seen = Mutex::new(Vec::new());
-                serve(stream, &upstream, &[], &AtomicUsize::new(0), &seen, &*hook)
-            });
-        }
-    });
-    addr
-}
-
-/// Start a proxy to `upstream` whose first `faults.len()` requests get those faults.
-pub fn proxy(upstream: &str, faults: Vec<Fault>) -> Proxy {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let count = Arc::new(AtomicUsize::new(0));
-    let faults = Arc::new(faults);
-    let upstream = upstream.to_owned();
-    let seen2 = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (faults, count, seen, upstream) = (
-                faults.clone(),
-                count.clone(),
-                seen2.clone(),
-                upstream.clone(),
-            );
-            std::thread::spawn(move || serve(stream, &upstream, &faults, &count, &seen, &|_| {}));
-        }
-    });
-    Proxy { addr, seen }
-}
-
-fn serve(
-    stream: TcpStream,
-    upstream: &str,
-    faults: &[Fault],
-    count: &AtomicUsize,
-    seen: &Mutex<Vec<(String, bool, bool)>>,
-    hook: &dyn Fn(&str),
-) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
-    let http = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = Vec::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((k, v)) = line.trim_end().split_once(':') {
-                headers.push((k.trim().to_lowercase(), v.trim().to_owned()));
-            }
-        }
-        let length: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let token = headers.iter().any(|(k, _)| k == "x-vault-token");
-        let marked = headers
-            .iter()
-            .any(|(k, v)| k == "x-vault-request" && v == "true");
-        seen.lock()
-            .unwrap()
-            .push((request_line.trim_end().to_owned(), token, marked));
-        hook(request_line.trim_end());
-        let n = count.fetch_add(1, Ordering::SeqCst);
-        let mut parts = request_line.split_whitespace();
-        let (method, target) = (parts.next().unwrap_or("GET"), parts.next().unwrap_or("/"));
-        let response = match faults.get(n) {
-            Some(Fault::Drop) => return,
-            Some(Fault::Endless) => {
-                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-                if out.write_all(head.as_bytes()).is_err() {
-                    return;
-                }
-                let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
-                // Until kvenv hangs up (or 4 GiB, so a broken test cannot run forever).
-                for _ in 0..65_536 {
-                    if out.write_all(chunk.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-                return;
-            }
-            Some(Fault::Answer(status, extra, body)) => format!(
-                "HTTP/1.1 {status} Fault\r\n{extra}Content-Length: {}\r\n\r\n{body}",
-                body.len()
-            ),
-            None => {
-                let mut req = http.request(
-                    reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-                    format!("{upstream}{target}"),
-                );
-                for (k, v) in &headers {
-                    if k.starts_with("x-vault") || k == "content-type" {
-                        req = req.header(k, v);
-                    }
-                }
-                let resp = req.body(body).send().unwrap();
-                let status = resp.status().as_u16();
-                let text = resp.text().unwrap_or_default();
-                format!(
-                    "HTTP/1.1 {status} Upstream\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
-                    text.len()
-                )
-            }
-        };
-        if out.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-    }
+/// A proxy to the shared server whose first `faults.len()` requests get those faults.
+fn proxy(faults: Vec<Fault>) -> Proxy {
+    Proxy::forward(&server().addr).faults(faults).start()
 }
 
 const HEADER: &str =
@@ -181,26 +27,26 @@ fn app(p: &Proxy) -> Test {
 }
 
 fn reads(p: &Proxy) -> usize {
-    p.seen.lock().unwrap().len()
+    p.requests().len()
 }
 
 #[test]
 fn retries_503_429_502_html_and_dropped_connections() {
     let faults = vec![
-        Fault::Answer(503, "", r#"{"errors":["Vault is sealed"]}"#),
-        Fault::Answer(
+        Fault::answer(503, "", r#"{"errors":["Vault is sealed"]}"#),
+        Fault::answer(
             429,
             "Retry-After: 1\r\n",
             r#"{"errors":["rate limit quota exceeded"]}"#,
         ),
         Fault::Drop,
-        Fault::Answer(
+        Fault::answer(
             502,
             "Content-Type: text/html\r\n",
             "<html><body>Bad Gateway</body></html>",
         ),
     ];
-    let p = proxy(&server().addr, faults);
+    let p = proxy(faults);
     app(&p)
         .args(["sync", "-q"])
         .stderr("")
@@ -211,25 +57,19 @@ fn retries_503_429_502_html_and_dropped_connections() {
 
 #[test]
 fn leadership_lost_500_is_retried_other_500s_are_not() {
-    let p = proxy(
-        &server().addr,
-        vec![Fault::Answer(
-            500,
-            "",
-            r#"{"errors":["1 error occurred:\n\t* leadership lost while committing log\n\n"]}"#,
-        )],
-    );
+    let p = proxy(vec![Fault::answer(
+        500,
+        "",
+        r#"{"errors":["1 error occurred:\n\t* leadership lost while committing log\n\n"]}"#,
+    )]);
     app(&p).args(["sync", "-q"]).stderr("").run();
     assert_eq!(reads(&p), 2);
 
-    let p = proxy(
-        &server().addr,
-        vec![Fault::Answer(
-            500,
-            "",
-            r#"{"errors":["1 error occurred:\n\t* could not find version data\n\n"]}"#,
-        )],
-    );
+    let p = proxy(vec![Fault::answer(
+        500,
+        "",
+        r#"{"errors":["1 error occurred:\n\t* could not find version data\n\n"]}"#,
+    )]);
     app(&p)
         .args(["sync"])
         .status(5)
@@ -241,10 +81,11 @@ fn leadership_lost_500_is_retried_other_500s_are_not() {
 
 #[test]
 fn a_400_is_not_retried() {
-    let p = proxy(
-        &server().addr,
-        vec![Fault::Answer(400, "", r#"{"errors":["bad request"]}"#)],
-    );
+    let p = proxy(vec![Fault::answer(
+        400,
+        "",
+        r#"{"errors":["bad request"]}"#,
+    )]);
     // A 400 says the request was wrong: not "unreachable" (5), and not retried.
     app(&p)
         .args(["sync"])
@@ -259,10 +100,14 @@ fn a_400_is_not_retried() {
 
 #[test]
 fn a_server_that_keeps_failing() {
-    let p = proxy(
-        &server().addr,
-        vec![Fault::Answer(503, "", r#"{"errors":["Vault is sealed"]}"#); 20],
-    );
+    let p = proxy(vec![
+        Fault::answer(
+            503,
+            "",
+            r#"{"errors":["Vault is sealed"]}"#
+        );
+        20
+    ]);
     let ran = app(&p)
         .args(["sync"])
         .status(5)
@@ -280,72 +125,62 @@ fn a_server_that_keeps_failing() {
 
 #[test]
 fn redirects_to_another_host_do_not_carry_the_token() {
-    // The "other host" is another loopback address with a listener that records requests.
-    let other = TcpListener::bind("127.0.0.2:0").unwrap();
-    let other_addr = other.local_addr().unwrap();
-    other.set_nonblocking(true).unwrap();
-    let location = leak(format!("Location: http://{other_addr}/v1/stolen\r\n"));
-    let p = proxy(&server().addr, vec![Fault::Answer(307, location, "")]);
+    // The "other host" is another loopback address with a server that counts connections.
+    let other = Proxy::answering(Fault::Drop).host("127.0.0.2").start();
+    let other_addr = other.addr.trim_start_matches("http://").to_owned();
+    let location = format!("Location: http://{other_addr}/v1/stolen\r\n");
+    let p = proxy(vec![Fault::answer(307, &location, "")]);
     app(&p)
         .args(["sync"])
         .status(5)
         .stderr(&format!("kvenv: error: A (secrets.toml:4): @/kv/app: Vault redirected to http://{other_addr}/v1/stolen, another scheme, host or port; kvenv does not send the token there\n"))
         .file(".env", "OLD='kept'\n")
         .run();
-    assert!(other.accept().is_err(), "kvenv connected to the other host");
+    assert_eq!(other.connections(), 0, "kvenv connected to the other host");
 }
 
 #[test]
 fn redirects_to_another_port_are_refused_and_same_origin_ones_followed() {
     // An absolute Location to another port on the same host is another origin.
-    let other = proxy(&server().addr, Vec::new());
+    let other = proxy(Vec::new());
     let t = Test::new();
     let path = t.expand("@/kv/data/app");
     drop(t);
-    let location = leak(format!("Location: {}/v1/{path}\r\n", other.addr));
-    let p = proxy(&server().addr, vec![Fault::Answer(307, location, "")]);
+    let location = format!("Location: {}/v1/{path}\r\n", other.addr);
+    let p = proxy(vec![Fault::answer(307, &location, "")]);
     app(&p)
         .args(["sync"])
         .status(5)
         .stderr_contains("another scheme, host or port; kvenv does not send the token there")
         .run();
     assert_eq!(reads(&other), 0);
+    assert_eq!(other.connections(), 0);
 
     // A relative Location on the same origin is followed, with the token.
-    let first = proxy(&server().addr, Vec::new());
+    let first = proxy(Vec::new());
     let t = app(&first);
-    let rel = leak(format!("Location: /v1/{}\r\n", t.expand("@/kv/data/app")));
-    let p = proxy(&server().addr, vec![Fault::Answer(307, rel, "")]);
+    let rel = format!("Location: /v1/{}\r\n", t.expand("@/kv/data/app"));
+    let p = proxy(vec![Fault::answer(307, &rel, "")]);
     t.env("VAULT_ADDR", &p.addr)
         .args(["sync", "-q"])
         .stderr("")
         .file(".env", &format!("{HEADER}A='CANARY-through-faults'\n"))
         .run();
-    let seen = p.seen.lock().unwrap();
+    let seen = p.requests();
     assert_eq!(seen.len(), 2);
-    assert!(seen.iter().all(|(_, token, _)| *token));
-}
-
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
+    assert!(seen.iter().all(|r| r.token));
 }
 
 #[test]
 fn a_wrong_json_shape_is_a_clear_error() {
-    let p = proxy(
-        &server().addr,
-        vec![Fault::Answer(200, "", r#"{"data":"not an object"}"#)],
-    );
+    let p = proxy(vec![Fault::answer(200, "", r#"{"data":"not an object"}"#)]);
     app(&p)
         .args(["sync"])
         .status(5)
         .stderr_contains("@/kv/app: unexpected answer from Vault: the answer for ")
         .file(".env", "OLD='kept'\n")
         .run();
-    let p = proxy(
-        &server().addr,
-        vec![Fault::Answer(200, "", r#"{"data":{"da"#)],
-    );
+    let p = proxy(vec![Fault::answer(200, "", r#"{"data":{"da"#)]);
     app(&p)
         .args(["sync"])
         .status(5)
@@ -356,7 +191,7 @@ fn a_wrong_json_shape_is_a_clear_error() {
 #[test]
 fn every_request_is_marked_and_warnings_are_shown() {
     let body = r#"{"data":{"data":{"A":"CANARY-warned"},"metadata":{"version":1}},"warnings":["Endpoint ignored these unrecognized parameters: [x]"]}"#;
-    let p = proxy(&server().addr, vec![Fault::Answer(200, "", body)]);
+    let p = proxy(vec![Fault::answer(200, "", body)]);
     app(&p)
         .args(["sync", "-q"])
         .stderr("kvenv: warning: Vault: @/kv/app: Endpoint ignored these unrecognized parameters: [x]\n")
@@ -364,26 +199,27 @@ fn every_request_is_marked_and_warnings_are_shown() {
         .run();
     // Through a proxy that forwards, with mount detection and a login-free token: every request
     // carries X-Vault-Request: true (Vault Agent and bao proxy refuse requests without it).
-    let p = proxy(&server().addr, Vec::new());
+    let p = proxy(Vec::new());
     app(&p)
         .manifest("[secrets]\nA = \"@/kv/app\"\nB = { path = \"@/kv/nope\", optional = true }\n")
         .args(["sync", "-q"])
         .stderr("")
         .run();
-    let seen = p.seen.lock().unwrap();
+    let seen = p.requests();
     assert_eq!(seen.len(), 3, "{seen:?}");
-    assert!(
-        seen.iter().all(|(_, token, marked)| *token && *marked),
-        "{seen:?}"
-    );
+    assert!(seen.iter().all(|r| r.token && r.marked), "{seen:?}");
 }
 
 #[test]
 fn once_the_server_is_down_the_other_reads_do_not_wait_for_it() {
-    let p = proxy(
-        &server().addr,
-        vec![Fault::Answer(503, "", r#"{"errors":["Vault is sealed"]}"#); 500],
-    );
+    let p = proxy(vec![
+        Fault::answer(
+            503,
+            "",
+            r#"{"errors":["Vault is sealed"]}"#
+        );
+        500
+    ]);
     let mut manifest = String::from("[vault]\nkv_version = { \"@/kv\" = 2 }\n[secrets]\n");
     for i in 0..30 {
         manifest.push_str(&format!("V{i} = \"@/kv/app#A\"\nW{i} = \"@/kv/s{i}\"\n"));
@@ -408,7 +244,7 @@ fn once_the_server_is_down_the_other_reads_do_not_wait_for_it() {
 
 #[test]
 fn an_endless_body_is_cut_off_and_reported() {
-    let p = proxy(&server().addr, vec![Fault::Endless, Fault::Endless]);
+    let p = proxy(vec![Fault::Endless, Fault::Endless]);
     app(&p)
         .args(["sync", "--max-response", "1MiB"])
         .status(5)
@@ -427,14 +263,11 @@ fn an_endless_body_is_cut_off_and_reported() {
 
 #[test]
 fn a_retry_after_beyond_the_deadline_fails_at_once_with_the_status() {
-    let p = proxy(
-        &server().addr,
-        vec![Fault::Answer(
-            429,
-            "Retry-After: 3600\r\n",
-            r#"{"errors":["rate limit quota exceeded"]}"#,
-        )],
-    );
+    let p = proxy(vec![Fault::answer(
+        429,
+        "Retry-After: 3600\r\n",
+        r#"{"errors":["rate limit quota exceeded"]}"#,
+    )]);
     // Not "no answer within 30s" after sleeping to the deadline: the server's own answer.
     app(&p)
         .args(["sync", "--timeout", "30s"])
@@ -448,14 +281,11 @@ fn a_retry_after_beyond_the_deadline_fails_at_once_with_the_status() {
 #[test]
 fn warnings_cannot_drive_the_terminal() {
     let body = r#"{"data":{"data":{"A":"CANARY-warned"},"metadata":{"version":1}},"warnings":["\u001b[2J\u001b]0;pwned\u0007evil\nsecond line\r"]}"#;
-    let p = proxy(
-        &server().addr,
-        vec![Fault::Answer(
-            200,
-            "Content-Type: application/json\r\n",
-            body,
-        )],
-    );
+    let p = proxy(vec![Fault::answer(
+        200,
+        "Content-Type: application/json\r\n",
+        body,
+    )]);
     let ran = app(&p)
         .args(["sync", "-q"])
         .stderr("kvenv: warning: Vault: @/kv/app:  [2J ]0;pwned evil second line\n")
@@ -465,10 +295,11 @@ fn warnings_cannot_drive_the_terminal() {
 
 #[test]
 fn a_401_is_an_authentication_failure() {
-    let p = proxy(
-        &server().addr,
-        vec![Fault::Answer(401, "", r#"{"errors":["unauthorized"]}"#)],
-    );
+    let p = proxy(vec![Fault::answer(
+        401,
+        "",
+        r#"{"errors":["unauthorized"]}"#,
+    )]);
     app(&p)
         .args(["sync"])
         .status(3)
@@ -477,25 +308,10 @@ fn a_401_is_an_authentication_failure() {
         .run();
 }
 
-/// A listener that records every connection and answers nothing useful: a proxy that must not
-/// be used.
-fn recording_listener() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    let count = Arc::new(AtomicUsize::new(0));
-    let seen = count.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            seen.fetch_add(1, Ordering::SeqCst);
-            drop(stream);
-        }
-    });
-    (addr, count)
-}
-
 #[test]
 fn a_loopback_vault_is_never_reached_through_a_proxy() {
-    let (proxy_addr, connections) = recording_listener();
+    // A proxy that must not be used: it counts connections and answers none.
+    let forbidden = Proxy::answering(Fault::Drop).start();
     for (var, host) in [
         ("HTTP_PROXY", "127.0.0.1"),
         ("http_proxy", "localhost"),
@@ -507,10 +323,10 @@ fn a_loopback_vault_is_never_reached_through_a_proxy() {
             .secret("kv/app", json!({"A": "CANARY-not-for-the-proxy"}))
             .manifest("[secrets]\nA = \"@/kv/app\"\n")
             .env("VAULT_ADDR", &addr)
-            .env(var, &proxy_addr)
+            .env(var, &forbidden.addr)
             .args(["sync", "-q"])
             .stderr("")
             .run();
     }
-    assert_eq!(connections.load(Ordering::SeqCst), 0, "the proxy was used");
+    assert_eq!(forbidden.connections(), 0, "the proxy was used");
 }

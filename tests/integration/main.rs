@@ -1,6 +1,10 @@
 //! Integration tests: the real `kvenv` binary against a real OpenBao server, one file per
 //! feature, all through the builder in `test.rs`.
 
+// Shared with tests/robustness (through #[path]), which uses parts this binary does not.
+#[allow(dead_code)]
+mod proxy;
+#[allow(dead_code)]
 mod server;
 mod test;
 

@@ -33,6 +33,9 @@ use crate::server::{ROOT_TOKEN, server};
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
+/// Every chain method returns the `Test`, so a chain that does not end in `.run()` (or hand its
+/// `Test` on) is a compile error under `-D warnings`: it would check nothing.
+#[must_use = "a Test checks nothing until .run()"]
 pub struct Test {
     pub dir: TempDir,
     pub prefix: String,

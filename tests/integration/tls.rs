@@ -6,7 +6,8 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::server::{OwnServer, free_port};
+use crate::proxy::Proxy;
+use crate::server::OwnServer;
 use crate::test::Test;
 
 const HEADER: &str =
@@ -222,19 +223,20 @@ fn mutual_tls() {
     let pki_dir = tempfile::tempdir().unwrap();
     let d = pki_dir.path();
     pki(d, "ca");
-    let port = free_port();
     let config = d.join("mtls.hcl");
     std::fs::write(
         &config,
         format!(
-            "listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_cert_file = \"{0}/server.pem\"\n  tls_key_file = \"{0}/server.key\"\n  tls_client_ca_file = \"{0}/ca.pem\"\n  tls_require_and_verify_client_cert = true\n}}\n",
+            "listener \"tcp\" {{\n  address = \"127.0.0.1:0\"\n  tls_cert_file = \"{0}/server.pem\"\n  tls_key_file = \"{0}/server.key\"\n  tls_client_ca_file = \"{0}/ca.pem\"\n  tls_require_and_verify_client_cert = true\n}}\n",
             d.display()
         ),
     )
     .unwrap();
     let server = OwnServer::start_with(&[format!("-config={}", config.display())], "http");
     seeded(&server);
-    let mtls = format!("https://127.0.0.1:{port}");
+    // The dev listener answers plain HTTP; the other one is the mTLS listener.
+    assert_eq!(server.other_ports.len(), 1, "{:?}", server.other_ports);
+    let mtls = format!("https://127.0.0.1:{}", server.other_ports[0]);
     let ca = d.join("ca.pem");
     app(&server)
         .env("VAULT_ADDR", &mtls)
@@ -314,47 +316,6 @@ fn concurrent_reads_share_one_http2_connection() {
     }
 }
 
-/// A TCP relay to `upstream` that delays every chunk by `delay` and counts connections.
-fn slow_relay(
-    upstream: &str,
-    delay: std::time::Duration,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = count.clone();
-    let upstream = upstream.trim_start_matches("https://").to_owned();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let Ok(server) = TcpStream::connect(&upstream) else {
-                continue;
-            };
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server, client),
-            ] {
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 16384];
-                    while let Ok(n) = from.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        std::thread::sleep(delay);
-                        if to.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                    }
-                    let _ = to.shutdown(std::net::Shutdown::Both);
-                });
-            }
-        }
-    });
-    (format!("https://{addr}"), count)
-}
-
 #[test]
 fn a_declared_mount_over_a_slow_link_still_uses_one_connection() {
     // Without a mount lookup, the first requests go out before anything says the server speaks
@@ -364,15 +325,20 @@ fn a_declared_mount_over_a_slow_link_still_uses_one_connection() {
         "[vault]\nkv_version = {{ kv = 2 }}\n[secrets]\n{}",
         many_secrets(&server, 12)
     );
-    let (relay, connections) = slow_relay(&server.addr, std::time::Duration::from_millis(5));
+    // A TCP relay that delays every chunk, both ways, by 5 ms, and counts connections.
+    let delay = std::time::Duration::from_millis(5);
+    let relay = Proxy::relay(&server.addr)
+        .delay(delay)
+        .delay_back(delay)
+        .start();
     Test::new()
         .manifest(&manifest)
-        .env("VAULT_ADDR", &relay)
+        .env("VAULT_ADDR", &relay.addr)
         .env("VAULT_CACERT", ca.to_str().unwrap())
         .args(["sync", "-q"])
         .stderr("")
         .run();
-    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(relay.connections(), 1);
     drop(certs);
 }
 

@@ -1,10 +1,11 @@
 //! `kvenv validate`: the manifest checked offline, the plan on stdout, no server contacted.
 
-use crate::server::free_port;
+use crate::server::ClosedPort;
 use crate::test::Test;
 
 #[test]
 fn prints_the_plan_without_a_server() {
+    let nothing_there = ClosedPort::new();
     Test::new()
         .manifest(
             r#"
@@ -20,7 +21,7 @@ LOG = { path = "kv/{project}/{env}/log", default = "info" }
 "POSTGRES_*" = "kv/{project}/{env}/postgres"
 "#,
         )
-        .env("VAULT_ADDR", &format!("http://127.0.0.1:{}", free_port()))
+        .env("VAULT_ADDR", &nothing_there.addr())
         .env_remove("VAULT_TOKEN")
         .args(["validate", "--var", "env=prod"])
         .stdout(

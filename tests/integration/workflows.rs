@@ -271,18 +271,20 @@ fn push_detects_a_concurrent_change() {
         .kv2("kv")
         .secret("kv/app", json!({"A": "CANARY-v1"}));
     let path = t.expand("@/kv/data/app");
-    let hook = crate::faults::proxy_with_hook(&server().addr, move |request_line| {
-        if request_line.starts_with("POST ") {
-            server().ok(
-                "POST",
-                &path,
-                Some(json!({"data": {"A": "CANARY-someone-else"}})),
-            );
-        }
-    });
+    let hook = crate::proxy::Proxy::forward(&server().addr)
+        .on_request(move |request_line| {
+            if request_line.starts_with("POST ") {
+                server().ok(
+                    "POST",
+                    &path,
+                    Some(json!({"data": {"A": "CANARY-someone-else"}})),
+                );
+            }
+        })
+        .start();
     t.manifest("[vault]\nkv_version = { \"@/kv\" = 2 }\n[secrets]\nB = \"@/kv/app\"\n")
         .write(".env", "B=CANARY-new\n")
-        .env("VAULT_ADDR", &hook)
+        .env("VAULT_ADDR", &hook.addr)
         .args(["push", "--apply"])
         .status(4)
         .any_stdout()

@@ -21,6 +21,7 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
 
 use crate::kit::{Figures, HEADER, kvenv, put};
+use crate::rng::Rng;
 use crate::server::server;
 use crate::test::Test;
 
@@ -31,19 +32,94 @@ const DECODE_CASES: u32 = 4000;
 
 /// Run `f` on another thread and fail if it takes longer than `limit`: a hang is a failure.
 fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    timed(limit, f).unwrap_or_else(|| panic!("no answer within {limit:?}: a hang"))
+}
+
+/// Run `f` on another thread: `None` if it takes longer than `limit` (a hang, for the caller to
+/// count and fail on).
+fn timed<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     let (tx, rx) = std::sync::mpsc::channel();
     let worker = std::thread::spawn(move || {
         let _ = tx.send(f());
     });
     match rx.recv_timeout(limit) {
-        Ok(value) => value,
+        Ok(value) => Some(value),
         Err(RecvTimeoutError::Disconnected) => match worker.join() {
             Err(panic) => std::panic::resume_unwind(panic),
             Ok(()) => unreachable!("the worker ended without an answer"),
         },
-        Err(RecvTimeoutError::Timeout) => panic!("no answer within {limit:?}: a hang"),
+        Err(RecvTimeoutError::Timeout) => None,
     }
 }
+
+/// What the fuzzers counted, case by case.
+#[derive(Default)]
+struct Counts {
+    plans_ok: AtomicUsize,
+    plans_err: AtomicUsize,
+    bytes: AtomicUsize,
+    accepted: AtomicUsize,
+    refused: AtomicUsize,
+    junk: AtomicUsize,
+    panics: AtomicUsize,
+    broken: AtomicUsize,
+}
+
+impl Counts {
+    /// One case: a panic or a failed check is counted, then fails the case as before.
+    fn case(&self, body: impl FnOnce() -> Result<(), TestCaseError>) -> Result<(), TestCaseError> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.broken.fetch_add(1, Ordering::SeqCst);
+                Err(e)
+            }
+            Err(panic) => {
+                self.panics.fetch_add(1, Ordering::SeqCst);
+                std::panic::resume_unwind(panic)
+            }
+        }
+    }
+
+    fn get(n: &AtomicUsize) -> usize {
+        n.load(Ordering::SeqCst)
+    }
+}
+
+const PATHS_ABOUT: &str = "\
+Against the real server: output paths that try to leave the manifest's folder, secret paths
+with `..` and encoded `..` (`%2e%2e`, `%2F`), names that are shell keywords (sourced by `sh`
+with values holding `$(…)` and backquotes) or hold `=`, and a manifest that is not UTF-8. Each
+must give a clean answer: a result that keeps the plan's invariants, or one error line; never a
+panic, a file outside the manifest's folder, or a read of another secret.
+";
+
+const LARGE_ABOUT: &str = "\
+Shapes an attacker or an accident produces, against the real server: a manifest of 10,000
+entries synced from 25 secrets (OpenBao refuses a request body with more than 1,000 JSON
+strings, so the keys are spread over 25 secrets), a 1 MB value with line breaks, `$` and quotes,
+and placeholders that nest, refer to each other or expand to 2 MB. Each must give the exact
+result or one error line, within a deadline.
+";
+
+const FUZZ_ABOUT: &str = "\
+The fuzzers use proptest with a fixed number of cases, drawn from the tests' one seeded random
+source. A watchdog thread turns a hang into a test failure instead of a stalled CI.
+- **Manifest fuzzer.** Manifests are built from a grammar: sections, shell keywords, names with
+  `=`, `{var}` tricks, `..`, `//`, `%2e%2e`, absolute paths, tables with wrong types, and junk
+  lines. Each is run with and without `--output`. Every manifest that passes must keep the plan's
+  invariants: clean paths, valid names, an output path inside the folder unless `--output` was
+  given, and a mode of at least 0600. Every one that fails must give a `secrets.toml[:line]: …`
+  error.
+- **Byte fuzzer.** Random bytes (decoded as lossy UTF-8) are fed to the same parser.
+- **Codec fuzzer.** Random values (any printable text plus CR, LF, tab, NUL, quotes, `\\`, `$`,
+  `` ` ``, `{}`, `#`, `=`) are rendered with random sets of readers, with `export` on and off.
+  Every value that is accepted must decode back exactly. Every refusal must leave the value out
+  of its message. The shell format must round-trip. The decoders must survive junk.
+
+Each case runs under `catch_unwind`, so panics and failed checks are counted before they fail
+the test.
+";
 
 fn parse_and_plan(text: &str, overrides: &Overrides) -> Result<Plan, String> {
     let src = Source::new("secrets.toml", text);
@@ -263,68 +339,81 @@ fn manifest_strategy() -> impl Strategy<Value = String> {
 #[test]
 fn fuzz_the_manifest_and_the_dotenv_codec() {
     let started = Instant::now();
-    let (plans_ok, plans_err) = (
-        std::sync::Arc::new(AtomicUsize::new(0)),
-        std::sync::Arc::new(AtomicUsize::new(0)),
-    );
-    let (ok2, err2) = (plans_ok.clone(), plans_err.clone());
-    within(Duration::from_secs(120), move || {
-        let mut runner = TestRunner::new(Config {
-            cases: MANIFEST_CASES,
-            failure_persistence: None,
-            ..Config::default()
-        });
+    // Every runner draws from the one seeded source, so KVENV_TEST_SEED replays them all.
+    let mut rng = Rng::new("fuzz");
+    let [manifest_rng, bytes_rng, value_rng, decode_rng] = [(); 4].map(|_| rng.proptest());
+    let counts = std::sync::Arc::new(Counts::default());
+    let c = counts.clone();
+    let manifests = timed(Duration::from_secs(120), move || {
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: MANIFEST_CASES,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            manifest_rng,
+        );
         runner
             .run(
                 &(manifest_strategy(), any::<bool>()),
                 |(text, with_output)| {
-                    let overrides = Overrides {
-                        output: with_output.then(|| "/elsewhere/out.env".into()),
-                        ..Overrides::default()
-                    };
-                    match parse_and_plan(&text, &overrides) {
-                        Ok(plan) => {
-                            ok2.fetch_add(1, Ordering::Relaxed);
-                            check_invariants(&plan, &overrides)
-                                .map_err(|e| TestCaseError::fail(format!("{e} from:\n{text}")))?;
+                    c.case(|| {
+                        let overrides = Overrides {
+                            output: with_output.then(|| "/elsewhere/out.env".into()),
+                            ..Overrides::default()
+                        };
+                        match parse_and_plan(&text, &overrides) {
+                            Ok(plan) => {
+                                c.plans_ok.fetch_add(1, Ordering::SeqCst);
+                                check_invariants(&plan, &overrides).map_err(|e| {
+                                    TestCaseError::fail(format!("{e} from:\n{text}"))
+                                })?;
+                            }
+                            Err(message) => {
+                                // (A message may hold a line break copied from a quoted TOML
+                                // key; main.rs prints every error on one line whatever it holds.)
+                                c.plans_err.fetch_add(1, Ordering::SeqCst);
+                                prop_assert!(message.starts_with("secrets.toml"), "{message:?}");
+                            }
                         }
-                        Err(message) => {
-                            // (A message may hold a line break copied from a quoted TOML key;
-                            // main.rs prints every error on one line whatever it holds.)
-                            err2.fetch_add(1, Ordering::Relaxed);
-                            prop_assert!(message.starts_with("secrets.toml"), "{message:?}");
-                        }
-                    }
-                    Ok(())
+                        Ok(())
+                    })
                 },
             )
             .unwrap();
 
-        let mut runner = TestRunner::new(Config {
-            cases: BYTES_CASES,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: BYTES_CASES,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            bytes_rng,
+        );
         runner
             .run(&prop::collection::vec(any::<u8>(), 0..400), |bytes| {
-                let text = String::from_utf8_lossy(&bytes);
-                let _ = parse_and_plan(&text, &Overrides::default());
-                Ok(())
+                c.case(|| {
+                    c.bytes.fetch_add(1, Ordering::SeqCst);
+                    let text = String::from_utf8_lossy(&bytes);
+                    let _ = parse_and_plan(&text, &Overrides::default());
+                    Ok(())
+                })
             })
             .unwrap();
     });
 
     // The dotenv codec: every value the renderer accepts is read back exactly by kvenv's own
     // decoder, in every encoding; refusals never carry the value; decoding junk never panics.
-    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
-    let refused = std::sync::Arc::new(AtomicUsize::new(0));
-    let (acc2, ref2) = (accepted.clone(), refused.clone());
-    within(Duration::from_secs(120), move || {
-        let mut runner = TestRunner::new(Config {
-            cases: VALUE_CASES,
-            failure_persistence: None,
-            ..Config::default()
-        });
+    let c = counts.clone();
+    let codec = timed(Duration::from_secs(120), move || {
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: VALUE_CASES,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            value_rng,
+        );
         let readers = prop::sample::subsequence(Reader::ALL.to_vec(), 1..=8);
         runner
             .run(
@@ -334,104 +423,131 @@ fn fuzz_the_manifest_and_the_dotenv_codec() {
                     any::<bool>(),
                 ),
                 |(values, readers, export)| {
-                    let vars: Vec<Var> = values
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| Var::new(format!("V{i}"), format!("CANARY{v}"), "kv/app"))
-                        .collect();
-                    let opts = Options {
-                        format: Format::Dotenv,
-                        readers: &readers,
-                        export,
-                        header: "# h".into(),
-                    };
-                    match render::render(&vars, &opts) {
-                        Ok(bytes) => {
-                            acc2.fetch_add(1, Ordering::Relaxed);
-                            let text = String::from_utf8(bytes).unwrap();
-                            let mut got = kvenv::render::dotenv::decode(&text)
-                                .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-                            let mut want: Vec<(String, String)> = vars
-                                .iter()
-                                .map(|v| (v.name.clone(), v.value.expose().to_owned()))
-                                .collect();
-                            got.sort();
-                            want.sort();
-                            prop_assert_eq!(got, want);
-                        }
-                        Err(e) => {
-                            ref2.fetch_add(1, Ordering::Relaxed);
-                            let message = e.to_string();
-                            for v in &vars {
-                                prop_assert!(!message.contains(v.value.expose()));
+                    c.case(|| {
+                        let vars: Vec<Var> = values
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| Var::new(format!("V{i}"), format!("CANARY{v}"), "kv/app"))
+                            .collect();
+                        let opts = Options {
+                            format: Format::Dotenv,
+                            readers: &readers,
+                            export,
+                            header: "# h".into(),
+                        };
+                        match render::render(&vars, &opts) {
+                            Ok(bytes) => {
+                                c.accepted.fetch_add(1, Ordering::SeqCst);
+                                let text = String::from_utf8(bytes).unwrap();
+                                let mut got = kvenv::render::dotenv::decode(&text)
+                                    .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                                let mut want: Vec<(String, String)> = vars
+                                    .iter()
+                                    .map(|v| (v.name.clone(), v.value.expose().to_owned()))
+                                    .collect();
+                                got.sort();
+                                want.sort();
+                                prop_assert_eq!(got, want);
+                            }
+                            Err(e) => {
+                                c.refused.fetch_add(1, Ordering::SeqCst);
+                                let message = e.to_string();
+                                for v in &vars {
+                                    prop_assert!(!message.contains(v.value.expose()));
+                                }
                             }
                         }
-                    }
-                    let shell = kvenv::render::shell::render(
-                        "# h",
-                        &vars
-                            .iter()
-                            .filter(|v| !v.value.expose().contains('\0'))
-                            .cloned()
-                            .collect::<Vec<_>>(),
-                    );
-                    let back = kvenv::render::shell::decode(&shell)
-                        .ok_or_else(|| TestCaseError::fail("shell decode"))?;
-                    prop_assert_eq!(
-                        back.len(),
-                        vars.iter()
-                            .filter(|v| !v.value.expose().contains('\0'))
-                            .count()
-                    );
-                    Ok(())
+                        let shell = kvenv::render::shell::render(
+                            "# h",
+                            &vars
+                                .iter()
+                                .filter(|v| !v.value.expose().contains('\0'))
+                                .cloned()
+                                .collect::<Vec<_>>(),
+                        );
+                        let back = kvenv::render::shell::decode(&shell)
+                            .ok_or_else(|| TestCaseError::fail("shell decode"))?;
+                        prop_assert_eq!(
+                            back.len(),
+                            vars.iter()
+                                .filter(|v| !v.value.expose().contains('\0'))
+                                .count()
+                        );
+                        Ok(())
+                    })
                 },
             )
             .unwrap();
 
-        let mut runner = TestRunner::new(Config {
-            cases: DECODE_CASES,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: DECODE_CASES,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            decode_rng,
+        );
         runner
             .run(&"(\\PC|[\\r\\n'\"\\\\=#$` ]|export )*", |text| {
-                let _ = kvenv::render::dotenv::decode(&text);
-                let _ = kvenv::render::shell::decode(&text);
-                Ok(())
+                c.case(|| {
+                    c.junk.fetch_add(1, Ordering::SeqCst);
+                    let _ = kvenv::render::dotenv::decode(&text);
+                    let _ = kvenv::render::shell::decode(&text);
+                    Ok(())
+                })
             })
             .unwrap();
     });
+    let hangs = usize::from(manifests.is_none()) + usize::from(codec.is_none());
 
-    let mut f = Figures::new("fuzz");
+    let get = Counts::get;
+    let mut f = Figures::new("fuzz", "Fuzzing (`hostile.rs`)", FUZZ_ABOUT);
     f.add(
         "manifest cases (grammar-built, with and without --output)",
-        format!(
-            "{MANIFEST_CASES}: {} plans built, {} one-line errors",
-            plans_ok.load(Ordering::Relaxed),
-            plans_err.load(Ordering::Relaxed)
-        ),
+        get(&counts.plans_ok) + get(&counts.plans_err),
     );
-    f.add("manifest cases (random bytes, lossy UTF-8)", BYTES_CASES);
+    f.varies(
+        "of which plans built / one-line errors",
+        format!("{} / {}", get(&counts.plans_ok), get(&counts.plans_err)),
+    );
+    f.add(
+        "manifest cases (random bytes, lossy UTF-8)",
+        get(&counts.bytes),
+    );
     f.add(
         "dotenv render → decode cases (random readers, export on/off)",
-        format!(
-            "{VALUE_CASES}: {} read back exactly, {} refused without the value",
-            accepted.load(Ordering::Relaxed),
-            refused.load(Ordering::Relaxed)
-        ),
+        get(&counts.accepted) + get(&counts.refused),
     );
-    f.add("decoder cases on junk (dotenv and shell)", DECODE_CASES);
-    f.add("panics, hangs, broken invariants", 0);
+    f.varies(
+        "of which read back exactly / refused without the value",
+        format!("{} / {}", get(&counts.accepted), get(&counts.refused)),
+    );
     f.add(
+        "decoder cases on junk (dotenv and shell)",
+        get(&counts.junk),
+    );
+    f.add("panics", get(&counts.panics));
+    f.add("hangs (no answer within 120 s)", hangs);
+    f.add(
+        "broken invariants (a plan, an error line, a round trip, a refusal)",
+        get(&counts.broken),
+    );
+    f.varies("seed (KVENV_TEST_SEED)", rng.seed());
+    f.varies(
         "duration",
         format!("{:.1} s", started.elapsed().as_secs_f64()),
     );
     f.save();
+    assert_eq!(hangs, 0, "a fuzzer gave no answer within 120 s: a hang");
 }
 
 #[test]
 fn large_and_nested_inputs_stay_fast_and_exact() {
-    let mut f = Figures::new("large_inputs");
+    let mut f = Figures::new(
+        "large_inputs",
+        "Large and nested inputs (`hostile.rs`)",
+        LARGE_ABOUT,
+    );
 
     // 10,000 entries: planned, validated by the binary, and synced from one secret.
     let t = Test::new().kv1("kv");
@@ -455,20 +571,32 @@ fn large_and_nested_inputs_stay_fast_and_exact() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("kvenv: 25 HTTP requests to"), "{stderr}");
+    let requests: usize = stderr
+        .lines()
+        .find_map(|l| {
+            let (n, _) = l.strip_prefix("kvenv: ")?.split_once(" HTTP requests to")?;
+            n.parse().ok()
+        })
+        .unwrap_or(0);
     let written = std::fs::read_to_string(dir.path().join(".env")).unwrap();
     let vars = kvenv::render::dotenv::decode(&written).unwrap();
     assert_eq!(vars.len(), 10_000);
     assert!(vars.iter().all(|(n, v)| v == &format!("value-{}", &n[1..])));
     assert!(sync_time < Duration::from_secs(120), "{sync_time:?}");
+    let exact = vars
+        .iter()
+        .filter(|(n, v)| v == &format!("value-{}", &n[1..]))
+        .count();
     f.add(
-        "10,000 entries: `kvenv sync -v` from 25 secrets (debug binary)",
-        format!(
-            "{} ms, 25 reads, 10,000 variables exact",
-            sync_time.as_millis()
-        ),
+        "10,000 entries: `kvenv sync -v` from 25 secrets",
+        format!("{requests} HTTP requests, {exact} variables exact"),
     );
-    // Planning time grows with the square of the entry count (each entry's line number is
-    // counted from the top of the file): measured in-process at two sizes.
+    f.varies(
+        "10,000 entries: time of that sync (debug binary)",
+        format!("{} ms", sync_time.as_millis()),
+    );
+    // How planning scales with the entry count, measured in-process at two sizes (it was
+    // quadratic once, when each entry's line number was counted from the top of the file).
     let mut plan_ms = Vec::new();
     for n in [500, 2000] {
         let text: String = manifest
@@ -484,7 +612,7 @@ fn large_and_nested_inputs_stay_fast_and_exact() {
         });
         plan_ms.push(took.as_secs_f64() * 1000.0);
     }
-    f.add(
+    f.varies(
         "plan time, 500 → 2,000 entries (debug, in-process)",
         format!(
             "{:.0} ms → {:.0} ms (×{:.1} for ×4 entries)",
@@ -514,6 +642,7 @@ fn large_and_nested_inputs_stay_fast_and_exact() {
     let out = kvenv(dir.path(), &server().addr, &["sync", "-q"])
         .output()
         .unwrap();
+    let took = t0.elapsed();
     assert!(
         out.status.success(),
         "{}",
@@ -521,10 +650,18 @@ fn large_and_nested_inputs_stay_fast_and_exact() {
     );
     let written = std::fs::read_to_string(dir.path().join(".env")).unwrap();
     let vars = kvenv::render::dotenv::decode(&written).unwrap();
+    let exact_bytes = vars
+        .iter()
+        .find(|(n, v)| n == "BIG" && *v == big)
+        .map_or(0, |(_, v)| v.len());
     assert_eq!(vars, vec![("BIG".to_owned(), big.clone())]);
     f.add(
         "1 MB value (with line breaks, `$`, quotes): sync and read back",
-        format!("{} bytes exact, {} ms", big.len(), t0.elapsed().as_millis()),
+        format!("{exact_bytes} bytes exact"),
+    );
+    f.varies(
+        "1 MB value: time of that sync",
+        format!("{} ms", took.as_millis()),
     );
 
     // Nested and self-referring placeholders: one error or a literal result, never expansion.
@@ -551,7 +688,7 @@ fn large_and_nested_inputs_stay_fast_and_exact() {
             Ok(format!("kv/{}", "x".repeat(2_000_000))),
         ),
     ];
-    let nested = cases.len();
+    let (nested, mut held) = (cases.len(), 0);
     for (text, want) in cases {
         let got = within(Duration::from_secs(20), move || {
             parse_and_plan(&text, &Overrides::default()).map(|p| p.entries[0].path.clone())
@@ -564,17 +701,22 @@ fn large_and_nested_inputs_stay_fast_and_exact() {
             }
             (got, want) => panic!("got {got:?}, want {want:?}"),
         }
+        held += 1;
     }
     f.add(
         "nested / self-referring / 2 MB-expanding placeholders",
-        format!("{nested} cases: never re-expanded, no hang"),
+        format!("{held} of {nested} cases never re-expanded, each answered within 20 s"),
     );
     f.save();
 }
 
 #[test]
 fn traversal_names_and_bytes_are_refused_or_kept_literal() {
-    let mut f = Figures::new("hostile_paths");
+    let mut f = Figures::new(
+        "hostile_paths",
+        "Traversal, names and bytes (`hostile.rs`)",
+        PATHS_ABOUT,
+    );
     let t = Test::new()
         .kv1("kv")
         .secret("kv/app", json!({"A": "app-value"}))
@@ -623,6 +765,11 @@ fn traversal_names_and_bytes_are_refused_or_kept_literal() {
         assert_eq!(stderr.lines().count(), 1);
         codes.insert(format!("output.path = {path:?}"), code);
     }
+    let outside = [
+        dir.path().join("escape.env"),
+        Path::new("/tmp/kvenv-escape.env").to_path_buf(),
+    ];
+    let mut written_outside = outside.iter().filter(|p| p.exists()).count();
     assert!(!dir.path().join("escape.env").exists());
     assert!(!Path::new("/tmp/kvenv-escape.env").exists());
     // `%2e%2e` is a folder name, not `..`: with no such folder, nothing is written anywhere.
@@ -635,6 +782,8 @@ fn traversal_names_and_bytes_are_refused_or_kept_literal() {
         stderr,
         "kvenv: error: cannot write %2e%2e/x.env: no such file or directory\n"
     );
+    written_outside += usize::from(dir.path().join("x.env").exists());
+    assert!(!dir.path().join("x.env").exists());
     codes.insert("output.path = \"%2e%2e/x.env\"".into(), code);
     // `a//b` is a/b.
     std::fs::create_dir(root.join("a")).unwrap();
@@ -661,7 +810,9 @@ fn traversal_names_and_bytes_are_refused_or_kept_literal() {
     codes.insert("--output /absolute/path".into(), code);
 
     // Secret paths: `..` is refused; `%2e%2e` and `%2F` are sent encoded, so they name a
-    // literal segment (no secret there) and never another secret.
+    // literal segment (no secret there) and never another secret: the server's audit log shows
+    // no read of it.
+    let mark = server().audit_mark();
     let (code, stderr) = run("[secrets]\nX = \"@/kv/app/../other\"\n", &[]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
@@ -679,6 +830,13 @@ fn traversal_names_and_bytes_are_refused_or_kept_literal() {
         assert!(stderr.contains("no secret there"), "{stderr}");
         codes.insert(format!("secret path {path:?}"), code);
     }
+    let other = format!("{prefix}/kv/other");
+    let other_reads = server()
+        .audited_requests(mark, &prefix)
+        .iter()
+        .filter(|(_, p)| *p == other)
+        .count();
+    assert_eq!(other_reads, 0, "a read of {other} through an encoded ..");
     let (code, _) = run("[secrets]\nA = \"/@/kv//app\"\n", &["-q"]);
     assert_eq!(code, 0);
     codes.insert("secret path with // and a leading /".into(), code);
@@ -753,12 +911,13 @@ fn traversal_names_and_bytes_are_refused_or_kept_literal() {
     )
     .unwrap();
     let out = kvenv(&root, &server().addr, &["sync"]).output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "kvenv: error: cannot read manifest secrets.toml: stream did not contain valid UTF-8\n"
     );
-    codes.insert("manifest with non-UTF-8 bytes".into(), 2);
+    codes.insert("manifest with non-UTF-8 bytes".into(), code);
     assert!(
         std::fs::read_to_string(root.join(".env"))
             .unwrap()
@@ -770,8 +929,11 @@ fn traversal_names_and_bytes_are_refused_or_kept_literal() {
     }
     f.add(
         "files written outside the manifest's folder without --output",
-        0,
+        written_outside,
     );
-    f.add("other secrets read through an encoded ..", 0);
+    f.add(
+        "reads of the other secret through an encoded .. (server audit log)",
+        other_reads,
+    );
     f.save();
 }

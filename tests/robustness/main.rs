@@ -2,11 +2,18 @@
 //!
 //! The real `kvenv` binary, killed at random points, run twenty at once, denied its folder, fed
 //! hostile manifests and values, and audited for leaks, against the same real OpenBao dev server
-//! the integration tests use (their `server.rs` and builder, included unchanged), plus a real
-//! three-node raft cluster for failover. Each test writes its figures (runs, kills, torn files,
-//! exit codes, fuzz cases, leaks) to `$CARGO_TARGET_TMPDIR/robustness/<test>.md` and to stderr
-//! (`cargo test --test robustness -- --nocapture` shows them); `docs/robustness.md` quotes them.
+//! the integration tests use (their `server.rs`, `proxy.rs`, `rng.rs` and builder, included
+//! unchanged), plus a real three-node raft cluster for failover. Each test counts its figures
+//! (runs, kills, torn files, exit codes, fuzz cases, leaks), prints them and writes them to
+//! `$CARGO_TARGET_TMPDIR/robustness/<test>.md` (`cargo test --test robustness -- --nocapture`
+//! shows them); the ones that hold on every run make its section of `docs/robustness.md`, which
+//! the test checks (`kit::Figures`).
 
+#[allow(dead_code)]
+#[path = "../integration/proxy.rs"]
+mod proxy;
+#[path = "../integration/rng.rs"]
+mod rng;
 #[allow(dead_code)]
 #[path = "../integration/server.rs"]
 mod server;
@@ -15,7 +22,6 @@ mod server;
 mod test;
 
 mod kit;
-mod relay;
 
 mod concurrent;
 mod crash;

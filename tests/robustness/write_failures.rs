@@ -21,6 +21,46 @@ use crate::test::Test;
 const OLD: &str = "OLD='previous file, must survive'\n";
 const NEW_VALUE: &str = "a new value, large enough to need more than one block of disk";
 
+const ABOUT: &str = "\
+CI runs as root, and root ignores `chmod 0555`. So each failure is made in a way root cannot
+override either:
+- the read-only folder is tried by a run dropped to `nobody` (`setuid` in `pre_exec`);
+- sysfs refuses new files to everyone;
+- `ulimit -f` caps the file size: with SIGXFSZ ignored the write fails with EFBIG; with its
+  default action the kernel kills kvenv mid-write, which must behave like any other crash (the
+  old file stays, the next run removes the temp file);
+- a 64 KiB tmpfs in a private mount namespace (`unshare -m`) gives ENOSPC.
+
+Each must end with exit 6, one line, the old file byte for byte, and no temp file left.
+";
+
+/// What the cases checked, counted as they check it.
+#[derive(Default)]
+struct Checked {
+    old_files: usize,
+    damaged: usize,
+    temp_checks: usize,
+    temps_left: usize,
+}
+
+impl Checked {
+    /// `path` must still hold the old content.
+    fn old_file(&mut self, path: &Path) {
+        let now = std::fs::read_to_string(path).unwrap();
+        self.old_files += 1;
+        self.damaged += usize::from(now != OLD);
+        assert_eq!(now, OLD, "{}", path.display());
+    }
+
+    /// No temp file of the output `name` may be left in `dir`.
+    fn no_temps(&mut self, dir: &Path, name: &str, what: &str) {
+        let left = temps(dir, name);
+        self.temp_checks += 1;
+        self.temps_left += left.len();
+        assert!(left.is_empty(), "{what}: {left:?}");
+    }
+}
+
 /// A test dir with a manifest reading one secret into `out` (relative to the dir).
 fn setup(out: &str) -> (tempfile::TempDir, String) {
     let t = Test::new()
@@ -73,6 +113,7 @@ fn reachable_by_others(path: &Path) -> bool {
 #[test]
 fn every_write_failure_exits_6_and_keeps_the_old_file() {
     let mut cases = Vec::new();
+    let mut checked = Checked::default();
 
     // The output path is a directory.
     {
@@ -83,11 +124,8 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
             .output()
             .unwrap();
         assert_exit_6(&out, "cannot write out: is a directory");
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("out/.keep")).unwrap(),
-            OLD
-        );
-        assert!(temps(dir.path(), "out").is_empty());
+        checked.old_file(&dir.path().join("out/.keep"));
+        checked.no_temps(dir.path(), "out", "directory");
         cases.push(Case {
             fault: "output path is a directory",
             exit: exit_of(&out),
@@ -139,8 +177,8 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
         let out = cmd.output().unwrap();
         assert_exit_6(&out, "cannot write ro/.env: permission denied");
         std::fs::set_permissions(&ro, PermissionsExt::from_mode(0o755)).unwrap();
-        assert_eq!(std::fs::read_to_string(ro.join(".env")).unwrap(), OLD);
-        assert!(temps(&ro, ".env").is_empty());
+        checked.old_file(&ro.join(".env"));
+        checked.no_temps(&ro, ".env", "read-only folder");
         cases.push(Case {
             fault: if root {
                 "read-only folder (0555, run as nobody)"
@@ -160,7 +198,7 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
             .output()
             .unwrap();
         assert_exit_6(&out, &format!("cannot write {target}: permission denied"));
-        assert!(temps(Path::new("/sys/kernel"), "kvenv-robustness.env").is_empty());
+        checked.no_temps(Path::new("/sys/kernel"), "kvenv-robustness.env", "sysfs");
         cases.push(Case {
             fault: "folder in sysfs (no new files, even for root)",
             exit: exit_of(&out),
@@ -174,14 +212,8 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
         std::fs::write(dir.path().join(".env"), OLD).unwrap();
         let out = limited(dir.path(), true).output().unwrap();
         assert_exit_6(&out, "cannot write .env: file too large");
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join(".env")).unwrap(),
-            OLD
-        );
-        assert!(
-            temps(dir.path(), ".env").is_empty(),
-            "the temp file was left"
-        );
+        checked.old_file(&dir.path().join(".env"));
+        checked.no_temps(dir.path(), ".env", "the temp file was left");
         cases.push(Case {
             fault: "file size limit (`ulimit -f 1`, SIGXFSZ ignored)",
             exit: exit_of(&out),
@@ -195,11 +227,10 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
         std::fs::write(dir.path().join(".env"), OLD).unwrap();
         let out = limited(dir.path(), false).output().unwrap();
         assert_eq!(out.status.signal(), Some(libc::SIGXFSZ), "{}", text(&out));
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join(".env")).unwrap(),
-            OLD
-        );
+        let kept = std::fs::read_to_string(dir.path().join(".env")).unwrap() == OLD;
+        checked.old_file(&dir.path().join(".env"));
         let left = temps(dir.path(), ".env");
+        let killed_left = left.len();
         assert_eq!(left.len(), 1, "the killed run's temp file");
         assert_eq!(mode(&left[0]), Some(0o600));
         let next = kvenv(dir.path(), &server().addr, &["sync", "-q"])
@@ -210,11 +241,15 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
             std::fs::read_to_string(dir.path().join(".env")).unwrap(),
             new_content()
         );
-        assert!(temps(dir.path(), ".env").is_empty(), "the next run left it");
+        let next_left = temps(dir.path(), ".env").len();
+        checked.no_temps(dir.path(), ".env", "the next run left it");
         cases.push(Case {
             fault: "file size limit (`ulimit -f 1`, SIGXFSZ default): killed mid-write; next run",
             exit: format!("{}; next run {}", exit_of(&out), exit_of(&next)),
-            line: "(none: killed) — old file intact, temp file removed by the next run".into(),
+            line: format!(
+                "(none: killed) — old file {}; temp files: {killed_left} after the kill, {next_left} after the next run",
+                if kept { "intact" } else { "changed" }
+            ),
         });
     }
 
@@ -228,11 +263,8 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
             .output()
             .unwrap();
         assert_exit_6(&out, "cannot write .gitignore: is a directory");
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join(".env")).unwrap(),
-            OLD
-        );
-        assert!(temps(dir.path(), ".env").is_empty());
+        checked.old_file(&dir.path().join(".env"));
+        checked.no_temps(dir.path(), ".env", ".gitignore is a directory");
         cases.push(Case {
             fault: ".gitignore is a directory (output not replaced)",
             exit: exit_of(&out),
@@ -241,22 +273,27 @@ fn every_write_failure_exits_6_and_keeps_the_old_file() {
     }
 
     // No space left: a full tmpfs in a private mount namespace.
-    let tmpfs = no_space_left();
+    let tmpfs = no_space_left(&mut checked);
     cases.push(tmpfs);
 
-    let mut f = Figures::new("write_failures");
+    let mut f = Figures::new(
+        "write_failures",
+        "Write failures (`write_failures.rs`)",
+        ABOUT,
+    );
     for c in &cases {
         f.add(
             c.fault,
-            format!(
-                "exit {} — `` {} ``",
-                c.exit,
-                c.line.trim_end().replace('|', "\\|")
-            ),
+            format!("exit {} — `` {} ``", c.exit, c.line.trim_end()),
         );
     }
-    f.add("old files damaged", 0);
-    f.add("temp files left (after the next run)", 0);
+    f.add("old files checked after a failure", checked.old_files);
+    f.add("old files damaged", checked.damaged);
+    f.add(
+        "temp-file checks (after each failure; after the run that followed the kill)",
+        checked.temp_checks,
+    );
+    f.add("temp files left", checked.temps_left);
     f.save();
 }
 
@@ -272,7 +309,7 @@ fn limited(dir: &Path, ignore_xfsz: bool) -> Command {
 
 /// Mount a 64 KiB tmpfs in a private mount namespace, put the old file in it, fill it, run
 /// kvenv against it, and report from inside the namespace what was left.
-fn no_space_left() -> Case {
+fn no_space_left(checked: &mut Checked) -> Case {
     let (dir, _) = setup(".env");
     let full = dir.path().join("full");
     std::fs::create_dir(&full).unwrap();
@@ -310,6 +347,17 @@ cat full/.env
     let out = sh.output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = text(&out);
+    // The report: `exit=N`, the number of temp files left, the old file's content.
+    let mut report_lines = report.splitn(3, '\n');
+    let (exit, left, kept) = (
+        report_lines.next().and_then(|l| l.strip_prefix("exit=")),
+        report_lines.next().and_then(|n| n.parse::<usize>().ok()),
+        report_lines.next().unwrap_or(""),
+    );
+    checked.old_files += 1;
+    checked.damaged += usize::from(kept != OLD);
+    checked.temp_checks += 1;
+    checked.temps_left += left.unwrap_or(1);
     assert!(out.status.success(), "{stderr}\n{report}");
     assert_eq!(
         report,
@@ -322,7 +370,7 @@ cat full/.env
     );
     Case {
         fault: "no space left (full 64 KiB tmpfs)",
-        exit: "6".into(),
+        exit: exit.unwrap_or("?").to_owned(),
         line: stderr,
     }
 }
