@@ -181,6 +181,8 @@ impl FetchError {
             ),
             FetchError::MissingKey { at, key, .. } => format!("{}: no key {key:?}", at.path),
             FetchError::Null { at, key } => format!("{}: key {key:?} is null", at.path),
+            FetchError::TemplatePartMissing { name, .. } => format!("${{{name}}} is missing"),
+            FetchError::EmptyFolder { at } => format!("{}: the folder holds no secret", at.path),
             other => other.to_string(),
         }
     }

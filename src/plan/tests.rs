@@ -237,3 +237,87 @@ fn identifiers() {
     assert!(!is_identifier("A=B"));
     assert!(!is_identifier("É"));
 }
+
+#[test]
+fn folder_and_template_forms() {
+    let p = plan(
+        "[secrets]\n\"*\" = \"kv/{env}/\"\n\"CFG_*\" = { path = \"kv/cfg/\", recursive = true, names = \"secrets\", key = \"v\", max = 9, optional = true }\n\"ALL_*\" = \"kv/\"\nURL = { template = \"${A}\", internal = true, mask = false }\nA = \"kv/a\"\n[vars]\nenv = \"dev\"\n",
+    )
+    .unwrap();
+    let e = &p.entries;
+    assert_eq!(
+        e[0].target,
+        Target::Folder(Folder {
+            prefix: String::new(),
+            recursive: false,
+            names: FolderNames::Keys,
+            max: DEFAULT_MAX
+        })
+    );
+    assert_eq!(e[0].path, "kv/dev");
+    assert_eq!(
+        e[1].target,
+        Target::Folder(Folder {
+            prefix: "CFG_".into(),
+            recursive: true,
+            names: FolderNames::Secrets {
+                key: Some("v".into())
+            },
+            max: 9
+        })
+    );
+    assert_eq!(e[1].missing, OnMissing::Skip);
+    // A whole mount is a folder too.
+    assert_eq!(e[2].path, "kv");
+    assert!(matches!(&e[3].target, Target::Template { name, .. } if name == "URL"));
+    assert!(e[3].internal && !e[3].mask && e[3].path.is_empty() && !e[3].reads());
+
+    for (text, want) in [
+        (
+            "[secrets]\nA = \"kv/app/\"\n",
+            "secrets.toml:2: A: path \"kv/app/\" ends in /, so it names a folder",
+        ),
+        (
+            "[secrets]\n\"P_*\" = { path = \"kv/app/\", version = 2 }\n",
+            "secrets.toml:2: P_*: a folder import takes the latest version",
+        ),
+        (
+            "[secrets]\n\"P_*\" = { path = \"kv/app/\", names = \"vars\" }\n",
+            "secrets.toml:2: P_*: names = \"vars\" is not",
+        ),
+        (
+            "[secrets]\n\"P_*\" = { path = \"kv/app/\", key = \"k\" }\n",
+            "secrets.toml:2: P_*: names = \"keys\" takes every key",
+        ),
+        (
+            "[secrets]\nA = { path = \"kv/app\", recursive = true }\n",
+            "secrets.toml:2: A: `recursive` is for a folder import",
+        ),
+        (
+            "[secrets]\n\"P_*\" = { path = \"kv/app/\", max = 0 }\n",
+            "secrets.toml:2: P_*: max must be an integer of 1 or more",
+        ),
+        (
+            "[secrets]\n\"GIT_*\" = \"kv/app/\"\n",
+            "secrets.toml:2: GIT_*: an import may not set GIT_* variables",
+        ),
+        (
+            "[secrets]\nA = { template = \"x\", path = \"kv/a\" }\n",
+            "secrets.toml:2: A: a template takes no path",
+        ),
+        (
+            "[secrets]\n\"A_*\" = { template = \"x\" }\n",
+            "secrets.toml:2: A_*: a template makes one variable",
+        ),
+        (
+            "[secrets]\nA = { template = \"${B|b64}\" }\nB = \"kv/b\"\n",
+            "secrets.toml:2: A: ${B|b64}: the only filter is url",
+        ),
+    ] {
+        let got = plan(text).unwrap_err();
+        assert!(
+            got.starts_with(want),
+            "for {text:?}\n got: {got}\nwant: {want}"
+        );
+    }
+}

@@ -14,6 +14,7 @@ mod errors;
 mod export;
 mod faults;
 mod files;
+mod folders;
 mod gitignore;
 // Not a feature: the GitHub Actions runner's rules, ported for the `--format github` tests.
 #[allow(dead_code)]
@@ -23,6 +24,7 @@ mod readme;
 mod seed;
 mod streams;
 mod sync;
+mod templates;
 mod tls;
 mod validate;
 mod workflows;

@@ -68,6 +68,8 @@ enum Mode {
         faults: Vec<Fault>,
         otherwise: Option<Fault>,
         hook: Option<Hook>,
+        /// Requests with this method get this fault, whatever their place.
+        by_method: Vec<(String, Fault)>,
     },
     Relay {
         upstream: String,
@@ -115,6 +117,7 @@ impl Proxy {
             faults: Vec::new(),
             otherwise: None,
             hook: None,
+            by_method: Vec::new(),
         })
     }
 
@@ -125,6 +128,7 @@ impl Proxy {
             faults: Vec::new(),
             otherwise: Some(fault),
             hook: None,
+            by_method: Vec::new(),
         })
     }
 
@@ -206,6 +210,15 @@ impl Builder {
         self
     }
 
+    /// Every request with this method (`SCAN`, say) gets `fault`, and is not counted among
+    /// the first requests that get [`Builder::faults`] (HTTP).
+    pub fn method_fault(mut self, method: &str, fault: Fault) -> Builder {
+        if let Mode::Http { by_method, .. } = &mut self.mode {
+            by_method.push((method.to_owned(), fault));
+        }
+        self
+    }
+
     /// Call `hook` with each request line before answering it (HTTP).
     pub fn on_request(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Builder {
         if let Mode::Http { hook, .. } = &mut self.mode {
@@ -269,11 +282,15 @@ impl Builder {
                         faults,
                         otherwise,
                         hook,
+                        by_method,
                     } => serve(
                         stream,
                         upstream.as_deref(),
-                        faults,
-                        otherwise.as_ref(),
+                        Rules {
+                            faults,
+                            otherwise: otherwise.as_ref(),
+                            by_method,
+                        },
                         hook.as_ref(),
                         &shared,
                     ),
@@ -289,11 +306,17 @@ impl Builder {
     }
 }
 
+/// Which requests get which fault.
+struct Rules<'a> {
+    faults: &'a [Fault],
+    otherwise: Option<&'a Fault>,
+    by_method: &'a [(String, Fault)],
+}
+
 fn serve(
     stream: TcpStream,
     upstream: Option<&str>,
-    faults: &[Fault],
-    otherwise: Option<&Fault>,
+    rules: Rules,
     hook: Option<&Hook>,
     shared: &Shared,
 ) {
@@ -343,8 +366,15 @@ fn serve(
         if let Some(hook) = hook {
             hook(&request_line);
         }
-        let n = shared.answered.fetch_add(1, Ordering::SeqCst);
-        let response = match faults.get(n).or(otherwise) {
+        let method = request_line.split_whitespace().next().unwrap_or("");
+        let fault = match rules.by_method.iter().find(|(m, _)| m == method) {
+            Some((_, f)) => Some(f),
+            None => {
+                let n = shared.answered.fetch_add(1, Ordering::SeqCst);
+                rules.faults.get(n).or(rules.otherwise)
+            }
+        };
+        let response = match fault {
             Some(Fault::Drop) => return,
             Some(Fault::Silent) => {
                 let mut sink = [0u8; 4096];
