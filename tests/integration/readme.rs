@@ -11,7 +11,7 @@ use crate::server::{ROOT_TOKEN, server};
 use crate::test::Test;
 
 /// The fenced block after `<!-- test: name -->` in README.md.
-fn snippet(name: &str) -> String {
+pub fn snippet(name: &str) -> String {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let marker = format!("<!-- test: {name} -->");
@@ -218,4 +218,26 @@ fn migration_commands() {
     assert_eq!(files, Vec::<String>::new());
     assert_eq!(crate::test::mode(&ran.path(".env")), 0o600);
     assert_eq!(ran.read(".gitignore"), "/.env\n");
+}
+
+/// The composed `DATABASE_URL`: the snippet's paths moved under this test's prefix, nothing else.
+#[test]
+fn database_url_example() {
+    let ran = Test::new()
+        .kv2("kv")
+        .secret(
+            "kv/app/db",
+            json!({"user": "app", "password": "CANARY p@ss:w/rd#1", "host": "db.internal"}),
+        )
+        .manifest(&snippet("database-url").replace("\"kv/app/db\"", "\"@/kv/app/db\""))
+        .args(["sync", "-q"])
+        .stderr("")
+        .run();
+    let mut want = serde_json::Map::new();
+    want.insert(
+        "DATABASE_URL".into(),
+        "postgresql://app:CANARY%20p%40ss%3Aw%2Frd%231@db.internal:5432/app".into(),
+    );
+    want.insert("PG_HOST".into(), "db.internal".into());
+    assert_eq!(python_dotenv(&ran.path(".env")), Value::Object(want));
 }

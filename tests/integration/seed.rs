@@ -92,7 +92,7 @@ fn seed_scenario_end_to_end() {
         .iter()
         .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
         .collect();
-    assert_eq!(parsed, Value::Object(want));
+    assert_eq!(parsed, Value::Object(want.clone()));
     let before = std::fs::metadata(&env).unwrap();
     let content = ran.read(".env");
 
@@ -109,6 +109,15 @@ fn seed_scenario_end_to_end() {
         (before.ino(), before.mtime_nsec()),
         (after.ino(), after.mtime_nsec())
     );
+
+    // The README's one-line folder manifest writes the same variables from the same server.
+    let folder = Test::new()
+        .write("secrets.toml", &crate::readme::snippet("folder"))
+        .env("VAULT_ADDR", &server.addr)
+        .args(["sync", "-q"])
+        .stderr("")
+        .run();
+    assert_eq!(python_dotenv(&folder.path(".env")), Value::Object(want));
 
     // The server goes away: exit 5, the file is byte-for-byte what it was.
     server.stop();
