@@ -16,6 +16,7 @@ mod tests;
 use thiserror::Error;
 
 use crate::error::code;
+use crate::fetch::Answers;
 use crate::plan::{Entry, Plan};
 use crate::resolve::{Resolution, Resolved, Unresolved};
 use crate::secret::Var;
@@ -253,11 +254,8 @@ pub fn check_resolved(plan: &Plan, resolved: &Resolved) -> Result<(), FetchError
 }
 
 /// Turn the reads into variables.
-pub fn assemble(
-    plan: &Plan,
-    resolved: &Resolved,
-    reads: Vec<Result<Read, VaultError>>,
-) -> Result<Fetched, FetchError> {
+pub fn assemble(plan: &Plan, resolved: &Resolved, answers: Answers) -> Result<Fetched, FetchError> {
+    let Answers { kv: reads, dynamic } = answers;
     // The first problem in manifest order, so the same manifest always fails the same way.
     check_resolved(plan, resolved)?;
     for (e, entry) in plan.entries.iter().zip(&resolved.entries) {
@@ -269,6 +267,11 @@ pub fn assemble(
             Ok(Resolution::Secret(r)) => {
                 if let Some(err) = failed(*r) {
                     return Err(FetchError::at(At::of(e), err));
+                }
+            }
+            Ok(Resolution::Dynamic(d)) => {
+                if let Some(Err(err)) = dynamic.get(*d) {
+                    return Err(FetchError::at(At::of(e), err.clone()));
                 }
             }
             Ok(Resolution::Folder(f)) => {
@@ -287,8 +290,12 @@ pub fn assemble(
         .into_iter()
         .map(|r| r.unwrap_or(Read::Missing))
         .collect();
+    let dynamic: Vec<Read> = dynamic
+        .into_iter()
+        .map(|r| r.unwrap_or(Read::Missing))
+        .collect();
     let mut out = Fetched {
-        reads: reads.len(),
+        reads: reads.len() + dynamic.len(),
         ..Fetched::default()
     };
     for (secret, read) in resolved.reads.iter().zip(&reads) {
@@ -298,12 +305,20 @@ pub fn assemble(
             }
         }
     }
+    for (path, read) in resolved.dynamic.iter().zip(&dynamic) {
+        if let Read::Found { warnings, .. } = read {
+            for w in warnings {
+                out.warnings.push(format!("{path}: {w}"));
+            }
+        }
+    }
     out.warnings.sort();
 
     let mut vars = secrets::Vars::new(plan);
     for (i, e) in plan.entries.iter().enumerate() {
         match &resolved.entries[i] {
             Ok(Resolution::Secret(r)) => vars.secret(i, e, &reads[*r], resolved)?,
+            Ok(Resolution::Dynamic(d)) => vars.secret(i, e, &dynamic[*d], resolved)?,
             Ok(Resolution::Folder(f)) => {
                 let listing = &resolved.folders[*f];
                 out.folders.push(FolderReport {

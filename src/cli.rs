@@ -96,6 +96,12 @@ pub struct SyncArgs {
     pub file: FileArgs,
     #[command(flatten)]
     pub vault: ConnectionArgs,
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    /// With --watch: run this shell command after each rewrite of the file, e.g.
+    /// 'docker compose up -d' (it gets no Vault credentials).
+    #[arg(long, value_name = "CMD", requires = "watch", help_heading = "Watch")]
+    pub exec: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +151,14 @@ pub struct RunArgs {
     /// Keep variables already set in the environment instead of overriding them.
     #[arg(long)]
     pub no_override: bool,
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    /// With --watch: how long the command may take to stop for a restart before it is killed.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, requires = "watch", help_heading = "Watch")]
+    pub grace: Duration,
+    /// With --watch: the signal that asks the command to stop for a restart.
+    #[arg(long, value_name = "SIGNAL", default_value = "TERM", value_parser = crate::child::parse_signal, requires = "watch", help_heading = "Watch")]
+    pub restart_signal: i32,
     /// The command and its arguments, after `--`: kvenv run -- ./server --port 8000
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
@@ -320,6 +334,19 @@ pub struct ReaderArgs {
     pub readers: Vec<Reader>,
 }
 
+/// Keeping the secrets current while kvenv runs.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Watch")]
+pub struct WatchArgs {
+    /// Stay running: read the secrets again every --interval and apply what changed; renew the
+    /// token and the leases of dynamic secrets.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: how often to read the secrets again, e.g. 30s, 5m.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, requires = "watch")]
+    pub interval: Duration,
+}
+
 /// What the user sees on stderr.
 #[derive(Debug, Args)]
 pub struct Verbosity {
@@ -370,74 +397,10 @@ impl From<ExportFormat> for Format {
     }
 }
 
-fn parse_var(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
-        _ => Err("expected NAME=VALUE".into()),
-    }
-}
+mod values;
 
-/// A path with no control characters (they would reach messages and `.gitignore` rules).
-fn parse_path(s: &str) -> Result<PathBuf, String> {
-    let path = PathBuf::from(s);
-    crate::plan::check_path(&path)?;
-    Ok(path)
-}
-
-fn parse_reader(s: &str) -> Result<Reader, String> {
-    Reader::parse(s).ok_or_else(|| {
-        format!(
-            "expected one of {}",
-            Reader::ALL.map(|r| r.name()).join(", ")
-        )
-    })
-}
-
-/// `64MiB`, `512KiB`, `1GiB`, or a bare number of bytes.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size such as 64MiB, 512KiB or 1000000"))?;
-    let factor: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" | "K" | "KB" => 1 << 10,
-        "MiB" | "M" | "MB" => 1 << 20,
-        "GiB" | "G" | "GB" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "{s:?} is not a size such as 64MiB, 512KiB or 1000000"
-            ));
-        }
-    };
-    n.checked_mul(factor)
-        .filter(|b| *b >= 1024)
-        .ok_or_else(|| "the size must be at least 1KiB".to_string())
-}
-
-/// `60s`, `500ms`, `2m`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 60s, 500ms or 2m"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("{s:?} is not a duration such as 60s, 500ms or 2m")),
-    };
-    if !(secs > 0.0 && secs < 86_400.0) {
-        return Err("the timeout must be more than 0 and less than a day".into());
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
+pub use values::{parse_duration, parse_size};
+use values::{parse_path, parse_reader, parse_var};
 
 #[cfg(test)]
 mod tests;

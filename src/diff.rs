@@ -79,7 +79,8 @@ pub fn diff(old: Option<&[u8]>, format: Format, new: &[Var]) -> Diff {
     d
 }
 
-fn decode(bytes: &[u8], format: Format) -> Option<Vec<(String, String)>> {
+/// The variables of a file kvenv wrote in `format`, or `None` when it is not in that format.
+pub fn decode(bytes: &[u8], format: Format) -> Option<Vec<(String, String)>> {
     let text = std::str::from_utf8(bytes).ok()?;
     match format {
         Format::Dotenv => dotenv::decode(text).ok(),

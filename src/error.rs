@@ -83,6 +83,20 @@ impl Error {
             Error::Exec { code, .. } => *code,
         }
     }
+
+    /// The server's error behind this one, when it is not about one entry in particular (a
+    /// refused token, an outage).
+    pub fn server_wide(&self) -> Option<&crate::vault::VaultError> {
+        match self {
+            Error::Vault(e) => Some(e),
+            Error::Fetch(f) => match f.as_ref() {
+                crate::assemble::FetchError::Server(e)
+                | crate::assemble::FetchError::Timeout(e) => Some(e),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// An I/O error as a short reason: "permission denied", without Rust's "(os error 13)".

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use futures_util::StreamExt;
 
 use crate::resolve::Resolved;
+use crate::vault::dynamic::{self, Lease};
 use crate::vault::kv::{self, KvRef, Read};
 use crate::vault::{Client, VaultError};
 
@@ -31,7 +32,17 @@ pub const HTTP1_CONCURRENCY: usize = 16;
 /// streams, and hyper keeps to the limit the server announces.
 pub const HTTP2_CONCURRENCY: usize = 128;
 
-/// Read every secret of `resolved`; the answers are in the order of `resolved.reads`.
+/// The answers to a run's reads.
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    /// One per KV read, in the order of [`Resolved::reads`].
+    pub kv: Vec<Result<Read, VaultError>>,
+    /// One per dynamic read, in the order of [`Resolved::dynamic`]. A watch keeps these between
+    /// polls: reading again would make new credentials (and a new lease) every interval.
+    pub dynamic: Vec<Result<Read, VaultError>>,
+}
+
+/// Read every KV secret of `resolved`; the answers are in the order of `resolved.reads`.
 pub async fn fetch(
     resolved: &Resolved,
     client: &Client,
@@ -41,6 +52,42 @@ pub async fn fetch(
         kv::read(client, secret)
     })
     .await
+}
+
+/// Make every dynamic read of `resolved` (once each), with the leases they came with.
+pub async fn dynamic(
+    resolved: &Resolved,
+    client: &Client,
+    concurrency: Option<usize>,
+) -> (Vec<Result<Read, VaultError>>, Vec<Lease>) {
+    let answers = concurrently(client, concurrency, &resolved.dynamic, |path: &String| {
+        dynamic::read(client, path)
+    })
+    .await;
+    let mut leases = Vec::new();
+    let reads = answers
+        .into_iter()
+        .map(|a| {
+            a.map(|d| {
+                leases.extend(d.lease);
+                d.read
+            })
+        })
+        .collect();
+    (reads, leases)
+}
+
+/// Everything `resolved` names, KV and dynamic reads at once.
+pub async fn fetch_all(
+    resolved: &Resolved,
+    client: &Client,
+    concurrency: Option<usize>,
+) -> (Answers, Vec<Lease>) {
+    let (kv, (dynamic, leases)) = futures_util::join!(
+        fetch(resolved, client, concurrency),
+        dynamic(resolved, client, concurrency)
+    );
+    (Answers { kv, dynamic }, leases)
 }
 
 /// Run `request` for each item, at most `concurrency` at once (by default chosen by the HTTP

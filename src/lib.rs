@@ -22,10 +22,13 @@
 //! needs (address, TLS, a login with its credentials read); [`commands`] strings the stages
 //! together for each subcommand; [`ui`] prints; `files` reads the files kvenv did not write
 //! (regular files only, bounded); `policy` and [`push`] are functions of the resolved reads;
+//! `child` supervises the command of a `run` that stays (a watch, leases), on the clocks of
+//! `lifetime`;
 //! [`envfile`] reads hand-kept `.env` files as their readers would; `diff` names what a sync
 //! would change.
 
 pub mod assemble;
+pub(crate) mod child;
 pub mod cli;
 pub mod commands;
 pub(crate) mod diff;
@@ -34,6 +37,7 @@ pub mod error;
 pub(crate) mod fetch;
 pub(crate) mod files;
 pub(crate) mod gitignore;
+pub(crate) mod lifetime;
 pub mod manifest;
 pub mod plan;
 pub(crate) mod policy;

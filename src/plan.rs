@@ -73,6 +73,9 @@ pub struct Entry {
     pub mask: bool,
     /// Fetched and usable in templates, but never written, exported or passed to `run`.
     pub internal: bool,
+    /// A `read =` entry: `path` is read as is from any secrets engine (`database/creds/app`),
+    /// not as KV, and its answer may come with a lease.
+    pub dynamic: bool,
     /// `secrets.toml:12`, for error messages.
     pub location: String,
 }
@@ -141,6 +144,11 @@ impl Entry {
     /// Whether the entry reads a secret or a folder (a template reads nothing).
     pub fn reads(&self) -> bool {
         !matches!(self.target, Target::Template { .. })
+    }
+
+    /// Whether the entry reads from a KV mount (so its mount must be known).
+    pub fn reads_kv(&self) -> bool {
+        self.reads() && !self.dynamic
     }
 }
 

@@ -1,4 +1,5 @@
-//! The least-privilege Vault policy for a manifest: `read` on exactly the API paths kvenv reads.
+//! The least-privilege Vault policy for a manifest: `read` on exactly the API paths kvenv reads,
+//! and for dynamic secrets `update` on `sys/leases/renew` and `sys/leases/revoke`.
 //!
 //! The API path is not the logical path on KV v2 (`kv/app` is read at `kv/data/app`), which is
 //! the mistake people make by hand; kvenv knows each mount's version (declared or looked up), so
@@ -43,6 +44,9 @@ pub fn render(plan: &Plan, resolved: &Resolved, push: bool) -> Result<String, St
         if let Some(secret) = resolved.read_of(i) {
             grant(secret.api_path(Op::Data), read, e.label());
         }
+        if e.dynamic {
+            grant(e.path.clone(), r#"["read"]"#, e.label());
+        }
         if let (Some(listing), Target::Folder(f)) = (resolved.folder_of(i), &e.target) {
             let folder = |op| format!("{}/", listing.folder.api_path(op).trim_end_matches('/'));
             if f.recursive {
@@ -56,6 +60,20 @@ pub fn render(plan: &Plan, resolved: &Resolved, push: bool) -> Result<String, St
             } else {
                 grant(folder(Op::Metadata), r#"["list"]"#, e.label());
                 grant(format!("{}+", folder(Op::Data)), r#"["read"]"#, e.label());
+            }
+        }
+    }
+    // Dynamic credentials come with leases: `run` and `--watch` renew them, `run` revokes them.
+    let dynamic: Vec<String> = plan
+        .entries
+        .iter()
+        .filter(|e| e.dynamic)
+        .map(|e| e.label())
+        .collect();
+    if !dynamic.is_empty() {
+        for path in ["sys/leases/renew", "sys/leases/revoke"] {
+            for label in &dynamic {
+                grant(path.into(), r#"["update"]"#, label.clone());
             }
         }
     }

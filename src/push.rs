@@ -78,6 +78,13 @@ pub async fn plan(
 ) -> Result<PushPlan, PushError> {
     let mut out = PushPlan::default();
     for (i, e) in plan.entries.iter().enumerate() {
+        if e.dynamic {
+            out.skipped.push((
+                e.label(),
+                "a dynamic secret (read =) is made by its engine, not stored".into(),
+            ));
+            continue;
+        }
         match &e.target {
             Target::Import { .. } | Target::Folder(_) => out.skipped.push((
                 e.label(),

@@ -39,6 +39,9 @@ pub struct Resolved {
     pub entries: Vec<Result<Resolution, Unresolved>>,
     /// The folders of folder imports, by the index a [`Resolution::Folder`] gives.
     pub folders: Vec<Listing>,
+    /// The distinct dynamic reads (`read =`), by the index a [`Resolution::Dynamic`] gives:
+    /// one request, and so one lease, however many entries use it.
+    pub dynamic: Vec<String>,
 }
 
 /// What one entry reads.
@@ -48,6 +51,8 @@ pub enum Resolution {
     Secret(usize),
     /// A folder: an index into [`Resolved::folders`].
     Folder(usize),
+    /// A dynamic read: an index into [`Resolved::dynamic`].
+    Dynamic(usize),
     /// Nothing: a template is made of other variables.
     Template,
 }
@@ -125,7 +130,7 @@ pub async fn mounts_only(plan: &Plan, client: &Client, concurrency: Option<usize
 /// offline). Folders are not listed.
 pub fn offline(plan: &Plan) -> Option<Resolved> {
     let mut mounts = HashMap::new();
-    for e in plan.entries.iter().filter(|e| e.reads()) {
+    for e in plan.entries.iter().filter(|e| e.reads_kv()) {
         let m = declared_mount(&plan.vault.mounts, &e.path)?;
         mounts.insert(e.path.as_str(), Ok(m.clone()));
     }
@@ -154,6 +159,17 @@ fn build(
         let mount = match mounts.get(e.path.as_str()) {
             _ if !e.reads() => {
                 entries[i] = Some(Ok(Resolution::Template));
+                continue;
+            }
+            _ if e.dynamic => {
+                let d = match out.dynamic.iter().position(|p| *p == e.path) {
+                    Some(d) => d,
+                    None => {
+                        out.dynamic.push(e.path.clone());
+                        out.dynamic.len() - 1
+                    }
+                };
+                entries[i] = Some(Ok(Resolution::Dynamic(d)));
                 continue;
             }
             Some(Ok(m)) => m,
@@ -235,7 +251,7 @@ async fn mounts<'p>(
 ) -> HashMap<&'p str, Result<Mount, VaultError>> {
     let mut resolved: HashMap<&str, Result<Mount, VaultError>> = HashMap::new();
     let mut pending: Vec<&str> = Vec::new();
-    for e in plan.entries.iter().filter(|e| e.reads()) {
+    for e in plan.entries.iter().filter(|e| e.reads_kv()) {
         let p = e.path.as_str();
         if resolved.contains_key(p) || pending.contains(&p) {
             continue;

@@ -59,6 +59,9 @@ pub struct Var {
     pub mask: bool,
     /// Used by templates only: never written, exported or passed to `run`.
     pub internal: bool,
+    /// From a dynamic read (or a template using one): new credentials on every read, so
+    /// `check` does not compare its value.
+    pub dynamic: bool,
 }
 
 impl Var {
@@ -72,6 +75,7 @@ impl Var {
             default: false,
             mask: true,
             internal: false,
+            dynamic: false,
         }
     }
 }

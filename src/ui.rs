@@ -93,3 +93,38 @@ impl Ui {
         line(&format!("warning: {text}"));
     }
 }
+
+/// A duration for people: `45s`, `12m 5s`, `3h 20m`, `2d 4h` (the two largest units).
+pub fn duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, minutes, seconds) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds}s"),
+        (0, 0, _) if seconds == 0 => format!("{minutes}m"),
+        (0, 0, _) => format!("{minutes}m {seconds}s"),
+        (0, _, 0) => format!("{hours}h"),
+        (0, _, _) => format!("{hours}h {minutes}m"),
+        (_, 0, _) => format!("{days}d"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_like_people_write_them() {
+        use std::time::Duration;
+        for (secs, text) in [
+            (0, "0s"),
+            (45, "45s"),
+            (60, "1m"),
+            (725, "12m 5s"),
+            (3600, "1h"),
+            (12_000, "3h 20m"),
+            (86_400 * 2 + 3600 * 4 + 5, "2d 4h"),
+            (86_400 * 32, "32d"),
+        ] {
+            assert_eq!(super::duration(Duration::from_secs(secs)), text);
+        }
+    }
+}

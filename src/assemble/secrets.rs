@@ -49,6 +49,14 @@ impl Vars {
             .map(|v| v.value.expose().to_owned())
     }
 
+    /// Whether the variable `name` comes from a dynamic read.
+    pub fn dynamic(&self, name: &str) -> bool {
+        self.slots
+            .iter()
+            .flatten()
+            .any(|v| v.name == name && v.dynamic)
+    }
+
     /// Put `var` in entry `i`'s place.
     pub fn push(&mut self, i: usize, var: Var) {
         self.slots[i].push(var);
@@ -82,6 +90,7 @@ impl Vars {
                     default: true,
                     mask: e.mask,
                     internal: e.internal,
+                    dynamic: false,
                 };
                 self.push(i, var);
                 Ok(())
@@ -134,6 +143,7 @@ impl Vars {
                         default: false,
                         mask: e.mask,
                         internal: e.internal,
+                        dynamic: e.dynamic,
                     };
                     self.push(i, var);
                     Ok(())
@@ -333,6 +343,7 @@ fn import_var(e: &Entry, name: String, value: String, path: &str, version: Optio
         default: false,
         mask: e.mask,
         internal: e.internal,
+        dynamic: e.dynamic,
     }
 }
 

@@ -74,7 +74,8 @@ fn one(plan: &Plan, i: usize, vars: &mut Vars, states: &mut [State]) -> Result<S
         }
         None => match template.render(|n| vars.value(n)) {
             Some(value) => {
-                vars.push(i, composed(e, name, value));
+                let dynamic = template.references().iter().any(|n| vars.dynamic(n));
+                vars.push(i, composed(e, name, value, dynamic));
                 State::Composed
             }
             None => State::Missing,
@@ -90,7 +91,7 @@ fn one(plan: &Plan, i: usize, vars: &mut Vars, states: &mut [State]) -> Result<S
     Ok(state)
 }
 
-fn composed(e: &Entry, name: &str, value: String) -> Var {
+fn composed(e: &Entry, name: &str, value: String, dynamic: bool) -> Var {
     Var {
         name: name.to_owned(),
         value: Secret::new(value),
@@ -99,5 +100,6 @@ fn composed(e: &Entry, name: &str, value: String) -> Var {
         default: false,
         mask: e.mask,
         internal: e.internal,
+        dynamic,
     }
 }

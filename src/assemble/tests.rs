@@ -21,6 +21,10 @@ fn run(plan: &Plan, reads: Vec<(&str, Read)>) -> Result<Fetched, FetchError> {
         .iter()
         .map(|r| Ok(reads.remove(r.logical().as_str()).unwrap_or(Read::Missing)))
         .collect();
+    let answers = crate::fetch::Answers {
+        kv: answers,
+        dynamic: Vec::new(),
+    };
     assemble(plan, &resolved, answers)
 }
 

@@ -15,7 +15,8 @@ fn durations() {
     assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
     assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
     assert!(parse_duration("0s").is_err());
-    assert!(parse_duration("1h").is_err());
+    assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+    assert!(parse_duration("24h").is_err());
     assert!(parse_duration("abc").is_err());
 }
 

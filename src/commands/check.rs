@@ -1,5 +1,6 @@
 //! `kvenv check`: would a sync change the file? Names only, never values.
 
+use super::session::Leases;
 use super::sync::{Prepared, prepare};
 use super::ui;
 use crate::cli::CheckArgs;
@@ -15,7 +16,7 @@ pub(super) fn check(a: &CheckArgs) -> Result<u8, Error> {
         old,
         mode,
         changes,
-    } = prepare(&a.manifest, &a.file, &a.vault, &ui)?;
+    } = prepare(&a.manifest, &a.file, &a.vault, &ui, Leases::Revoke)?;
     let path = &plan.output.path;
     let same_bytes = old.as_deref() == Some(bytes.as_slice());
     // A sync would fix the mode too (a 0644 .env is readable by every user of the machine).

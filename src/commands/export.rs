@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::session::fetch_all;
+use super::session::{Leases, fetch_all};
 use super::{load, render_options, ui};
 use crate::cli::ExportArgs;
 use crate::error::{Error, code};
@@ -25,7 +25,7 @@ pub(super) fn export(a: &ExportArgs) -> Result<u8, Error> {
     if plan.output.format == Format::Github {
         return github(&plan, a, &ui);
     }
-    let fetched = fetch_all(&plan, &a.vault, &ui)?;
+    let fetched = fetch_all(&plan, &a.vault, &ui, Leases::Keep)?;
     let bytes = render::render(&fetched.vars, &render_options(&plan))?;
     out::stdout(&bytes)?;
     Ok(code::OK)
@@ -48,7 +48,7 @@ fn github(plan: &Plan, a: &ExportArgs, ui: &Ui) -> Result<u8, Error> {
             "stdout is the $GITHUB_ENV file: run `kvenv export --format github` without `>> \"$GITHUB_ENV\"`; kvenv appends the variables to it itself and prints only the masks".into(),
         ));
     }
-    let fetched = fetch_all(plan, &a.vault, ui)?;
+    let fetched = fetch_all(plan, &a.vault, ui, Leases::Keep)?;
     let os = render::github::RunnerOs::from_env(settings::process_env("RUNNER_OS").as_deref());
     let github = render::github::render(&fetched.vars, os)?;
     out::stdout(github.masks.as_bytes())?;

@@ -15,6 +15,7 @@ mod run;
 mod session;
 mod sync;
 mod validate;
+mod watch;
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! `kvenv policy`: the least-privilege policy for the manifest (see [`crate::policy`]).
 
-use super::session::Session;
+use super::session::{Leases, Session};
 use super::{load, ui};
 use crate::assemble::check_resolved;
 use crate::cli::PolicyArgs;
@@ -22,7 +22,7 @@ pub(super) fn policy(a: &PolicyArgs) -> Result<u8, Error> {
                     resolve::mounts_only(&plan, &session.client, a.vault.concurrency()).await,
                 )
             });
-            session.close(&ui);
+            session.close(&ui, Leases::Revoke);
             resolved?
         }
     };

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::session::Session;
+use super::session::{Leases, Session};
 use super::{load, read_hand_kept, ui};
 use crate::cli::PushArgs;
 use crate::error::{Error, code};
@@ -51,7 +51,7 @@ pub(super) fn push(a: &PushArgs) -> Result<u8, Error> {
         ));
         Ok(code::OK)
     });
-    session.close(&ui);
+    session.close(&ui, Leases::Revoke);
     result
 }
 

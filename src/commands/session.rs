@@ -1,5 +1,5 @@
-//! The connection to Vault for one run: the client, a runtime, the deadline, and the login
-//! token to revoke at the end.
+//! The connection to Vault for one run: the client, a runtime, the deadline, the login token
+//! to revoke at the end, and the leases of the dynamic secrets read.
 
 use std::time::{Duration, Instant};
 
@@ -9,18 +9,33 @@ use crate::error::Error;
 use crate::plan::Plan;
 use crate::ui::Ui;
 use crate::vault::client::Tls;
+use crate::vault::dynamic::{self, Lease};
 use crate::vault::{Client, VaultError, auth};
 use crate::{fetch, resolve, settings};
 
 /// A connection to Vault for one run: the client, a single-threaded runtime (the work is
-/// waiting on the network, and one thread starts faster than a pool), the run's deadline, and
-/// whether the token came from a login that must be revoked when the run ends.
+/// waiting on the network, and one thread starts faster than a pool), the run's deadline, the
+/// token (and whether a login made it, so the run revokes it), and the leases taken.
 pub(super) struct Session {
     runtime: tokio::runtime::Runtime,
     pub client: Client,
     deadline: Instant,
-    timeout: Duration,
-    revoke: bool,
+    pub timeout: Duration,
+    pub token: auth::Token,
+    /// How to log in again, for a watch whose login token reaches its max TTL.
+    pub login: auth::Login,
+    /// The leases of the dynamic secrets read, revoked at the end unless the output needs them.
+    pub leases: Vec<Lease>,
+}
+
+/// What happens to the leases when a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Leases {
+    /// Revoked: the credentials were for a command that has ended (`run`, `check`).
+    Revoke,
+    /// Kept: a file or another program holds the credentials (`sync`, `export`); so is the
+    /// login token, whose end would end them too.
+    Keep,
 }
 
 impl Session {
@@ -55,16 +70,38 @@ impl Session {
             .enable_all()
             .build()
             .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+        let login = settings::login(&plan.vault.auth, plan.manifest_dir(), &env)?;
         let mut session = Session {
             runtime,
             client,
             deadline,
             timeout: c.timeout,
-            revoke: false,
+            token: auth::Token {
+                revoke: false,
+                life: None,
+            },
+            login,
+            leases: Vec::new(),
         };
-        let login = settings::login(&plan.vault.auth, plan.manifest_dir(), &env)?;
-        session.revoke = session.within(auth::login(&session.client, &login))?;
+        session.token = session.within(auth::login(&session.client, &session.login))?;
         Ok(session)
+    }
+
+    /// Run `work` to completion, with no deadline (a watch sets one per cycle).
+    pub fn block_on<F: std::future::Future>(&self, work: F) -> F::Output {
+        self.runtime.block_on(work)
+    }
+
+    /// Resolve, read and assemble everything `plan` names, keeping the leases of its dynamic
+    /// reads (a failed run revokes them at [`Session::close`]).
+    pub fn fetch(&mut self, plan: &Plan, concurrency: Option<usize>) -> Result<Fetched, Error> {
+        let (fetched, leases) = self.within(async {
+            let resolved = resolve::resolve(plan, &self.client, concurrency).await;
+            let (answers, leases) = fetch::fetch_all(&resolved, &self.client, concurrency).await;
+            Ok::<_, Error>((assemble(plan, &resolved, answers), leases))
+        })?;
+        self.leases.extend(leases);
+        Ok(fetched?)
     }
 
     /// Run `work` to completion or until the run's deadline.
@@ -83,14 +120,26 @@ impl Session {
             .map_err(Into::into)
     }
 
-    /// Revoke a login token (best effort, briefly: the run's outcome is already decided).
-    pub fn close(self, ui: &Ui) {
+    /// End the run: revoke the leases (or keep them, with the login token they hang on), then
+    /// a login token. Best effort, briefly: the run's outcome is already decided.
+    pub fn close(mut self, ui: &Ui, leases: Leases) {
         ui.detail(&format!(
             "{} HTTP requests to {}",
             self.client.requests(),
             self.client.address()
         ));
-        if !self.revoke {
+        let kept = leases == Leases::Keep && !self.leases.is_empty();
+        if !kept {
+            let taken = std::mem::take(&mut self.leases);
+            self.revoke_leases(&taken, ui);
+        }
+        if !self.token.revoke {
+            return;
+        }
+        if kept {
+            ui.detail(
+                "kept the login token: revoking it would end the leases of the credentials written",
+            );
             return;
         }
         let outcome = self.runtime.block_on(async {
@@ -102,26 +151,83 @@ impl Session {
             Err(_) => ui.warn("could not revoke the login token: no answer within 5s"),
         }
     }
+
+    /// Revoke `leases` (best effort, 5 s in all), saying so for each failure.
+    pub fn revoke_leases(&self, leases: &[Lease], ui: &Ui) {
+        if leases.is_empty() {
+            return;
+        }
+        self.client
+            .set_deadline(Instant::now() + Duration::from_secs(5));
+        let outcome = self.runtime.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(5),
+                futures_util::future::join_all(
+                    leases.iter().map(|l| dynamic::revoke(&self.client, l)),
+                ),
+            )
+            .await
+        });
+        match outcome {
+            Ok(results) => {
+                for (lease, result) in leases.iter().zip(results) {
+                    match result {
+                        Ok(()) => ui.detail(&format!("revoked the lease of {}", lease.path)),
+                        Err(e) => ui.warn(&format!(
+                            "could not revoke the lease of {}: {e}",
+                            lease.path
+                        )),
+                    }
+                }
+            }
+            Err(_) => ui.warn("could not revoke the leases: no answer within 5s"),
+        }
+    }
 }
 
-/// Fetch everything the plan names (resolve, read, assemble), and report what was fetched at
-/// the verbosity asked for.
-pub(super) fn fetch_all(plan: &Plan, c: &ConnectionArgs, ui: &Ui) -> Result<Fetched, Error> {
-    let session = Session::open(plan, c, ui)?;
-    let result = session.within(async {
-        let resolved = resolve::resolve(plan, &session.client, c.concurrency()).await;
-        let reads = fetch::fetch(&resolved, &session.client, c.concurrency()).await;
-        assemble(plan, &resolved, reads)
-    });
-    if let Ok(fetched) = &result {
-        report(fetched, ui);
+/// Fetch everything the plan names (resolve, read, assemble) for a run that ends here, and
+/// report what was fetched at the verbosity asked for. `leases` says whether the credentials
+/// of dynamic reads outlive it.
+pub(super) fn fetch_all(
+    plan: &Plan,
+    c: &ConnectionArgs,
+    ui: &Ui,
+    leases: Leases,
+) -> Result<Fetched, Error> {
+    let mut session = Session::open(plan, c, ui)?;
+    let result = session.fetch(plan, c.concurrency());
+    match &result {
+        Ok(fetched) => {
+            report(fetched, ui);
+            if leases == Leases::Keep {
+                report_leases(&session.leases, ui);
+            }
+            session.close(ui, leases);
+        }
+        // A failed run writes nothing, so nothing needs its credentials.
+        Err(_) => session.close(ui, Leases::Revoke),
     }
-    session.close(ui);
     result
 }
 
+/// When the credentials written stop working: the shortest lease, once.
+fn report_leases(leases: &[Lease], ui: &Ui) {
+    if let Some(first) = leases.iter().min_by_key(|l| l.duration) {
+        ui.info(&format!(
+            "the credentials from {} expire in {}{}",
+            first.path,
+            crate::ui::duration(first.duration),
+            if first.renewable {
+                " unless renewed (`kvenv run` and `sync --watch` renew them)"
+            } else {
+                ""
+            }
+        ));
+    }
+}
+
 /// Vault's warnings, and with `-v` one line per variable (never a value) and per skip.
-fn report(fetched: &Fetched, ui: &Ui) {
+pub(super) fn report(fetched: &Fetched, ui: &Ui) {
     for w in &fetched.warnings {
         ui.warn(&format!("Vault: {w}"));
     }

@@ -57,6 +57,9 @@ pub(super) fn validate(a: &ValidateArgs) -> Result<u8, Error> {
         if e.internal {
             notes.push("internal".into());
         }
+        if e.dynamic {
+            notes.push("dynamic: one read, with a lease".into());
+        }
         if !e.mask {
             notes.push("not masked".into());
         }

@@ -8,6 +8,7 @@
 //! | `"P_*" = "kv/app"` | every key of one secret (an import) |
 //! | `"P_*" = "kv/app/"`, `{ path = "kv/app/", recursive = true, names = "secrets", ... }` | every secret of a folder |
 //! | `A = { template = "postgresql://${USER}:${PASS\|url}@db/app" }` | a value composed of others |
+//! | `A = { read = "database/creds/app", key = "username" }`, `"P_*" = { read = ... }` | a dynamic secret (any engine, with a lease) |
 //!
 //! A path that ends in `/` names a folder. Fields that do not apply to the form are errors, so a
 //! typo (or a field from another form) never passes silently.
@@ -37,10 +38,11 @@ struct Fields {
     recursive: Option<bool>,
     names: Option<String>,
     max: Option<usize>,
+    read: Option<String>,
 }
 
 const KNOWN: &str =
-    "path, key, version, optional, default, mask, internal, template, recursive, names, max";
+    "path, key, version, optional, default, mask, internal, template, recursive, names, max, read";
 
 fn fields(value: &toml::Value) -> Result<Fields, String> {
     let mut f = Fields::default();
@@ -62,6 +64,7 @@ fn fields(value: &toml::Value) -> Result<Fields, String> {
                     ("default", String(s)) => f.default = Some(s.clone()),
                     ("template", String(s)) => f.template = Some(s.clone()),
                     ("names", String(s)) => f.names = Some(s.clone()),
+                    ("read", String(s)) => f.read = Some(s.clone()),
                     ("version", Integer(v)) if *v >= 1 => f.version = Some(*v as u64),
                     ("version", _) => return Err("version must be an integer of 1 or more".into()),
                     ("max", Integer(v)) if *v >= 1 => f.max = Some(*v as usize),
@@ -70,7 +73,7 @@ fn fields(value: &toml::Value) -> Result<Fields, String> {
                     ("mask", Boolean(b)) => f.mask = Some(*b),
                     ("internal", Boolean(b)) => f.internal = Some(*b),
                     ("recursive", Boolean(b)) => f.recursive = Some(*b),
-                    ("path" | "key" | "default" | "template" | "names", _) => {
+                    ("path" | "key" | "default" | "template" | "names" | "read", _) => {
                         return Err(format!("`{field}` must be a string"));
                     }
                     ("optional" | "mask" | "internal" | "recursive", _) => {
@@ -133,13 +136,14 @@ pub(super) fn build_entry(
         missing,
         mask,
         internal,
+        dynamic: false,
         location: location.clone(),
     };
 
     if let Some(text) = &f.template {
-        if f.path.is_some() || f.key.is_some() || f.version.is_some() {
+        if f.path.is_some() || f.key.is_some() || f.version.is_some() || f.read.is_some() {
             return Err(
-                "a template takes no path, key or version: it is composed of other variables"
+                "a template takes no path, read, key or version: it is composed of other variables"
                     .into(),
             );
         }
@@ -155,10 +159,33 @@ pub(super) fn build_entry(
         return Ok(entry(target, String::new(), None, missing));
     }
 
+    if let Some(read) = &f.read {
+        if f.path.is_some() || f.version.is_some() {
+            return Err(
+                "`read` names a path of any secrets engine (database/creds/app); it takes no `path` or `version`"
+                    .into(),
+            );
+        }
+        refuse_folder_fields(&f, "a dynamic read")?;
+        let substituted = substitute(read, vars, used)?;
+        if substituted.ends_with('/') {
+            return Err(format!(
+                "read {substituted:?} ends in /: a dynamic read names one path, not a folder"
+            ));
+        }
+        let path =
+            normalize_path(&substituted).map_err(|m| format!("read {substituted:?}: {m}"))?;
+        let target = one_or_every_key(import, &f, &missing, name)?;
+        return Ok(Entry {
+            dynamic: true,
+            ..entry(target, path, None, missing)
+        });
+    }
+
     let written = f
         .path
         .as_deref()
-        .ok_or("the table form needs `path` (or `template`)")?;
+        .ok_or("the table form needs `path` (or `template` or `read`)")?;
     let substituted = substitute(written, vars, used)?;
     let folder = substituted.ends_with('/');
     let path = normalize_path(&substituted).map_err(|m| format!("path {substituted:?}: {m}"))?;
@@ -207,7 +234,18 @@ pub(super) fn build_entry(
             "path {path:?} names only a mount; write mount/path/to/secret (or mount/ to import the whole mount as a folder)"
         ));
     }
-    let target = match import {
+    let target = one_or_every_key(import, &f, &missing, name)?;
+    Ok(entry(target, path, f.version, missing))
+}
+
+/// One key as a variable (`NAME`), or every key (`PREFIX_*`).
+fn one_or_every_key(
+    import: Option<&str>,
+    f: &Fields,
+    missing: &OnMissing,
+    name: &str,
+) -> Result<Target, String> {
+    Ok(match import {
         Some(prefix) => {
             if f.key.is_some() {
                 return Err(
@@ -224,17 +262,16 @@ pub(super) fn build_entry(
             }
         }
         None => {
-            let key = f.key.clone().unwrap_or_else(|| name.clone());
+            let key = f.key.clone().unwrap_or_else(|| name.to_owned());
             if key.is_empty() {
                 return Err("the key after '#' is empty".into());
             }
             Target::Var {
-                name: name.clone(),
+                name: name.to_owned(),
                 key,
             }
         }
-    };
-    Ok(entry(target, path, f.version, missing))
+    })
 }
 
 /// A prefix that could only make names an import may not set is refused offline.

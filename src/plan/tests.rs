@@ -321,3 +321,73 @@ fn folder_and_template_forms() {
         );
     }
 }
+
+#[test]
+fn dynamic_read_forms() {
+    let p = plan(
+        "[secrets]\nPGUSER = { read = \"database/creds/{role}\", key = \"username\" }\nPASS = { read = \"database/creds/{role}\", optional = true }\n\"PG_*\" = { read = \"database/creds/{role}\" }\nA = \"kv/a\"\n[vars]\nrole = \"app\"\n",
+    )
+    .unwrap();
+    let e = &p.entries;
+    assert!(e[0].dynamic && e[1].dynamic && e[2].dynamic && !e[3].dynamic);
+    assert_eq!(e[0].path, "database/creds/app");
+    assert_eq!(
+        e[0].target,
+        Target::Var {
+            name: "PGUSER".into(),
+            key: "username".into()
+        }
+    );
+    // The key defaults to the variable's name, as for KV.
+    assert_eq!(
+        e[1].target,
+        Target::Var {
+            name: "PASS".into(),
+            key: "PASS".into()
+        }
+    );
+    assert_eq!(
+        e[2].target,
+        Target::Import {
+            prefix: "PG_".into()
+        }
+    );
+    assert!(e[0].reads() && !e[0].reads_kv() && e[3].reads_kv());
+
+    for (text, want) in [
+        (
+            "[secrets]\nA = { read = \"database/creds/app\", path = \"kv/a\" }\n",
+            "secrets.toml:2: A: `read` names a path of any secrets engine",
+        ),
+        (
+            "[secrets]\nA = { read = \"database/creds/app\", version = 2 }\n",
+            "secrets.toml:2: A: `read` names a path of any secrets engine",
+        ),
+        (
+            "[secrets]\nA = { read = \"database/creds/\" }\n",
+            "secrets.toml:2: A: read \"database/creds/\" ends in /",
+        ),
+        (
+            "[secrets]\nA = { read = \"database/../sys/x\" }\n",
+            "secrets.toml:2: A: read \"database/../sys/x\":",
+        ),
+        (
+            "[secrets]\nA = { read = \"db/creds/app\", recursive = true }\n",
+            "secrets.toml:2: A: `recursive` is for a folder import",
+        ),
+        (
+            "[secrets]\nA = { template = \"x\", read = \"db/creds/app\" }\n",
+            "secrets.toml:2: A: a template takes no path, read",
+        ),
+        (
+            "[secrets]\nA = { read = 3 }\n",
+            "secrets.toml:2: A: `read` must be a string",
+        ),
+    ] {
+        let got = plan(text).unwrap_err();
+        assert!(
+            got.starts_with(want),
+            "for {text:?}\n got: {got}\nwant: {want}"
+        );
+    }
+}

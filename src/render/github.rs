@@ -143,6 +143,7 @@ mod tests {
             default: false,
             mask,
             internal: false,
+            dynamic: false,
         }
     }
 

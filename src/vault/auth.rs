@@ -6,6 +6,8 @@
 //! (unless `keep_token`), so a CI job leaves no live token behind. Login failures keep Vault's
 //! reason; the credentials themselves appear nowhere (they travel as [`Secret`]s).
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use super::{Client, VaultError};
@@ -78,14 +80,34 @@ impl Method {
     }
 }
 
-/// Get the run's token: take it (method `token`) or log in. Returns whether the token was
-/// obtained by a login that the run should revoke when it ends.
-pub async fn login(client: &Client, login: &Login) -> Result<bool, VaultError> {
+/// The token a run got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    /// Obtained by a login that the run should revoke when it ends.
+    pub revoke: bool,
+    /// Its TTL and renewability when a login said; `None` for a token given outright (a
+    /// watch asks `lookup-self`).
+    pub life: Option<Life>,
+}
+
+/// How long a token lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Life {
+    /// Time left; zero for a token that never expires (root).
+    pub ttl: Duration,
+    pub renewable: bool,
+}
+
+/// Get the run's token: take it (method `token`) or log in.
+pub async fn login(client: &Client, login: &Login) -> Result<Token, VaultError> {
     let mount = &login.mount;
     let (path, body) = match &login.method {
         Method::Token(token) => {
             client.set_token(token.expose())?;
-            return Ok(false);
+            return Ok(Token {
+                revoke: false,
+                life: None,
+            });
         }
         Method::AppRole { role_id, secret_id } => {
             let mut body = json!({ "role_id": role_id.expose() });
@@ -144,7 +166,72 @@ pub async fn login(client: &Client, login: &Login) -> Result<bool, VaultError> {
         .and_then(Value::as_str)
         .ok_or_else(|| failed("the answer has no auth.client_token".into()))?;
     client.set_token(token)?;
-    Ok(!login.keep_token)
+    Ok(Token {
+        revoke: !login.keep_token,
+        life: reply.body.get("auth").map(life),
+    })
+}
+
+/// `lease_duration` and `renewable` of an `auth` object.
+fn life(auth: &Value) -> Life {
+    Life {
+        ttl: Duration::from_secs(
+            auth.get("lease_duration")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+        ),
+        renewable: auth
+            .get("renewable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    }
+}
+
+/// The token's TTL and renewability (`auth/token/lookup-self`, granted by the `default`
+/// policy). `None` when the token may not look itself up: a watch then cannot plan renewals,
+/// and says so.
+pub async fn lookup_self(client: &Client) -> Result<Option<Life>, VaultError> {
+    let reply = client.get("auth/token/lookup-self").await?;
+    match reply.status {
+        200 => {
+            let data = reply.body.get("data").cloned().unwrap_or_default();
+            Ok(Some(Life {
+                ttl: Duration::from_secs(data.get("ttl").and_then(Value::as_u64).unwrap_or(0)),
+                renewable: data
+                    .get("renewable")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            }))
+        }
+        403 if client.token_is_bad().await? => Err(VaultError::TokenRejected),
+        403 => Ok(None),
+        status => Err(VaultError::Server {
+            status,
+            message: reply.errors(),
+        }),
+    }
+}
+
+/// Renew the token by `increment` (`auth/token/renew-self`). The TTL granted is less than asked
+/// once the token's max TTL is near.
+pub async fn renew_self(client: &Client, increment: Duration) -> Result<Life, VaultError> {
+    let body = json!({ "increment": increment.as_secs() });
+    let reply = client.post("auth/token/renew-self", &body, None).await?;
+    match reply.status {
+        200 => Ok(reply.body.get("auth").map(life).unwrap_or(Life {
+            ttl: Duration::ZERO,
+            renewable: false,
+        })),
+        403 if client.token_is_bad().await? => Err(VaultError::TokenRejected),
+        403 => Err(VaultError::Forbidden {
+            capability: "update",
+            api_path: "auth/token/renew-self".into(),
+        }),
+        status => Err(VaultError::Server {
+            status,
+            message: reply.errors(),
+        }),
+    }
 }
 
 /// Revoke the run's token (one obtained by login), so it cannot be reused after the run.

@@ -23,8 +23,8 @@
 
 use std::hash::{BuildHasher, Hasher};
 use std::net::ToSocketAddrs;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderValue;
@@ -51,15 +51,19 @@ pub struct Client {
     /// The address without a trailing slash, for messages.
     address: String,
     base: Url,
-    token: OnceLock<HeaderValue>,
+    /// Replaced when a long-running watch logs in again.
+    token: Mutex<Option<HeaderValue>>,
     namespace: Option<HeaderValue>,
-    token_bad: OnceCell<bool>,
+    /// [`Client::token_is_bad`]'s answer, asked once per run (or per watch cycle: a token can
+    /// expire while kvenv watches).
+    token_bad: Mutex<Arc<OnceCell<bool>>>,
     jitter: AtomicU64,
     requests: AtomicU64,
     http2: AtomicBool,
     answered: AtomicBool,
-    /// The end of the run: no wait (a `Retry-After`, a backoff) is begun that would pass it.
-    deadline: OnceLock<Instant>,
+    /// The end of the run (or of a watch cycle): no wait (a `Retry-After`, a backoff) is
+    /// begun that would pass it.
+    deadline: Mutex<Option<Instant>>,
     max_response: AtomicU64,
 }
 
@@ -130,21 +134,26 @@ impl Client {
             http,
             address: redact_address(trimmed),
             base,
-            token: OnceLock::new(),
+            token: Mutex::new(None),
             namespace,
-            token_bad: OnceCell::new(),
+            token_bad: Mutex::default(),
             jitter: AtomicU64::new(seed | 1),
             requests: AtomicU64::new(0),
             http2: AtomicBool::new(false),
             answered: AtomicBool::new(false),
-            deadline: OnceLock::new(),
+            deadline: Mutex::new(None),
             max_response: AtomicU64::new(DEFAULT_MAX_RESPONSE),
         })
     }
 
-    /// The run's deadline: a wait that would pass it fails the request at once instead.
+    /// The run's deadline: a wait that would pass it fails the request at once instead. A
+    /// watch sets one per cycle, and asks again whether the token is bad (it may have expired).
     pub fn set_deadline(&self, deadline: Instant) {
-        let _ = self.deadline.set(deadline);
+        *self.deadline.lock().unwrap_or_else(PoisonError::into_inner) = Some(deadline);
+        *self
+            .token_bad
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::default();
     }
 
     /// The largest answer accepted, in bytes.
@@ -155,17 +164,23 @@ impl Client {
     /// Whether waiting `wait` from now would pass the run's deadline.
     fn past_deadline(&self, wait: Duration) -> bool {
         self.deadline
-            .get()
-            .is_some_and(|d| Instant::now() + wait >= *d)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|d| Instant::now() + wait >= d)
     }
 
-    /// The token every later request sends. Set once per run.
+    /// The token every later request sends: set once per run, or again when a watch logs in
+    /// again.
     pub fn set_token(&self, token: &str) -> Result<(), VaultError> {
         let mut value = HeaderValue::from_str(token).map_err(|_| VaultError::BadTokenHeader {
             source_name: "the environment, token file or login".into(),
         })?;
         value.set_sensitive(true);
-        let _ = self.token.set(value);
+        *self.token.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+        *self
+            .token_bad
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::default();
         Ok(())
     }
 
@@ -254,8 +269,13 @@ impl Client {
                 .http
                 .request(method.clone(), url.clone())
                 .header("X-Vault-Request", "true");
-            if let Some(token) = self.token.get() {
-                request = request.header("X-Vault-Token", token.clone());
+            let token = self
+                .token
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(token) = token {
+                request = request.header("X-Vault-Token", token);
             }
             if let Some(ns) = &namespace {
                 request = request.header("X-Vault-Namespace", ns.clone());
@@ -394,18 +414,22 @@ impl Client {
     /// of an ACL refusal, and is not bad. So only the bare answer means "bad"; anything else
     /// (200, a wrapped 403, an error) leaves the 403 a plain "forbidden".
     pub async fn token_is_bad(&self) -> Result<bool, VaultError> {
-        self.token_bad
-            .get_or_try_init(|| async {
-                let reply = self.get("auth/token/lookup-self").await?;
-                let bare = reply
-                    .body
-                    .get("errors")
-                    .and_then(Value::as_array)
-                    .is_some_and(|e| e.len() == 1 && e[0] == "permission denied");
-                Ok(reply.status == 403 && bare)
-            })
-            .await
-            .copied()
+        let cell = self
+            .token_bad
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        cell.get_or_try_init(|| async {
+            let reply = self.get("auth/token/lookup-self").await?;
+            let bare = reply
+                .body
+                .get("errors")
+                .and_then(Value::as_array)
+                .is_some_and(|e| e.len() == 1 && e[0] == "permission denied");
+            Ok(reply.status == 403 && bare)
+        })
+        .await
+        .copied()
     }
 
     /// Full jitter: a random wait in [0, min(cap, base·2^attempt)], at least `Retry-After`.

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 /// secret back (`kvenv push`) sends every other key exactly as it was.
 ///
 /// `Debug` shows the keys only: the values are secrets.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Data(Vec<(String, Box<RawValue>)>);
 
 impl std::fmt::Debug for Data {

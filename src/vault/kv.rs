@@ -123,7 +123,7 @@ impl KvRef {
 }
 
 /// What a read found.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Read {
     Found {
         data: Data,

@@ -14,6 +14,7 @@ mod address;
 pub mod auth;
 pub mod client;
 pub mod data;
+pub mod dynamic;
 mod external;
 pub mod kv;
 mod reply;
