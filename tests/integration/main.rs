@@ -4,12 +4,14 @@
 // Shared with tests/robustness (through #[path]), which uses parts this binary does not.
 #[allow(dead_code)]
 mod proxy;
+mod running;
 #[allow(dead_code)]
 mod server;
 mod test;
 
 mod auth;
 mod check;
+mod dynamic;
 mod errors;
 mod export;
 mod faults;
@@ -20,6 +22,7 @@ mod gitignore;
 #[allow(dead_code)]
 mod github_runner;
 mod kv;
+mod postgres;
 mod readme;
 mod seed;
 mod streams;
@@ -27,4 +30,5 @@ mod sync;
 mod templates;
 mod tls;
 mod validate;
+mod watch;
 mod workflows;

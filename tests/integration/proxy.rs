@@ -95,6 +95,8 @@ struct Shared {
     markers: AtomicUsize,
     chunks: AtomicUsize,
     held: AtomicUsize,
+    /// While set, every request gets this fault instead of its rule ([`Proxy::outage`]).
+    outage: Mutex<Option<Fault>>,
     /// `true` while the gate is open.
     gate: Mutex<bool>,
     gate_changed: Condvar,
@@ -172,6 +174,12 @@ impl Proxy {
     /// Client chunks held at the closed gate right now (relay).
     pub fn held(&self) -> usize {
         self.shared.held.load(Ordering::SeqCst)
+    }
+
+    /// From now on, answer every request with `fault` (an outage) until called with `None`
+    /// (HTTP).
+    pub fn outage(&self, fault: Option<Fault>) {
+        *self.shared.outage.lock().unwrap() = fault;
     }
 
     /// Hold every client chunk from now on until [`Proxy::open`] (relay).
@@ -367,7 +375,9 @@ fn serve(
             hook(&request_line);
         }
         let method = request_line.split_whitespace().next().unwrap_or("");
+        let outage = shared.outage.lock().unwrap().clone();
         let fault = match rules.by_method.iter().find(|(m, _)| m == method) {
+            _ if outage.is_some() => outage.as_ref(),
             Some((_, f)) => Some(f),
             None => {
                 let n = shared.answered.fetch_add(1, Ordering::SeqCst);

@@ -154,7 +154,7 @@ fn port_for_config() -> u16 {
 /// Spawn `cmd` from one thread that lives as long as the process, with `PR_SET_PDEATHSIG`: the
 /// kernel kills the child when the test process dies, but not when the test thread that asked
 /// for it ends (the death signal follows the thread that forked).
-fn spawn_tied(mut cmd: Command) -> std::io::Result<Child> {
+pub fn spawn_tied(mut cmd: Command) -> std::io::Result<Child> {
     type Job = (Command, Sender<std::io::Result<Child>>);
     static SPAWNER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {

@@ -253,8 +253,8 @@ impl Test {
         self
     }
 
-    pub fn run(self) -> Ran {
-        let mark = server().audit_mark();
+    /// The kvenv command this test runs: its arguments, folder and environment.
+    fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kvenv"));
         cmd.args(&self.args)
             .current_dir(self.dir.path())
@@ -283,6 +283,18 @@ impl Test {
                 });
             }
         }
+        cmd
+    }
+
+    /// Start kvenv in the background (a watch), to be driven and then stopped by the test.
+    pub fn spawn(self) -> crate::running::Running {
+        let cmd = self.command();
+        crate::running::Running::start(cmd, self.dir, self.prefix, self.secrets_values)
+    }
+
+    pub fn run(self) -> Ran {
+        let mark = server().audit_mark();
+        let cmd = self.command();
         let output = output_within(cmd, WATCHDOG);
         let stdout = normalize(&String::from_utf8_lossy(&output.stdout));
         let stderr = normalize(&String::from_utf8_lossy(&output.stderr));

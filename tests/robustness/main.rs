@@ -15,6 +15,9 @@ mod proxy;
 #[path = "../integration/rng.rs"]
 mod rng;
 #[allow(dead_code)]
+#[path = "../integration/running.rs"]
+mod running;
+#[allow(dead_code)]
 #[path = "../integration/server.rs"]
 mod server;
 #[allow(dead_code)]
