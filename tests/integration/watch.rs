@@ -288,3 +288,120 @@ fn sync_watch_stops_with_exit_3_when_its_token_is_revoked() {
     // The last good content stays.
     assert_eq!(running.read(".env"), before);
 }
+
+/// An AppRole at `@/approle` whose tokens live `ttl`, at most `max_ttl`; returns the manifest
+/// head that logs in with it and the role and secret ids.
+fn approle(t: &Test, ttl: &str, max_ttl: &str) -> (String, String, String) {
+    let mount = t.expand("@/approle");
+    server().ok(
+        "POST",
+        &format!("sys/auth/{mount}"),
+        Some(json!({"type": "approle"})),
+    );
+    server().ok(
+        "POST",
+        &format!("auth/{mount}/role/app"),
+        Some(json!({"token_policies": ["root-like"], "token_ttl": ttl, "token_max_ttl": max_ttl})),
+    );
+    server().ok(
+        "POST",
+        "sys/policies/acl/root-like",
+        Some(json!({"policy": "path \"*\" { capabilities = [\"read\", \"list\", \"update\", \"create\"] }"})),
+    );
+    let role_id =
+        server().ok("GET", &format!("auth/{mount}/role/app/role-id"), None)["data"]["role_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let secret_id = server().ok(
+        "POST",
+        &format!("auth/{mount}/role/app/secret-id"),
+        Some(json!({})),
+    )["data"]["secret_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let head = format!(
+        "[vault.auth]\nmethod = \"approle\"\nmount = \"{mount}\"\nrole_id = {{ env = \"ROLE_ID\" }}\nsecret_id = {{ env = \"SECRET_ID\" }}\n"
+    );
+    (head, role_id, secret_id)
+}
+
+#[test]
+fn a_login_token_at_its_max_ttl_is_replaced_by_logging_in_again() {
+    let t = app();
+    let (head, role_id, secret_id) = approle(&t, "2s", "4s");
+    let mut running = t
+        .manifest(&format!("{head}[secrets]\nAPI_KEY = \"@/kv/app\"\n"))
+        .env_remove("VAULT_TOKEN")
+        .env("ROLE_ID", &role_id)
+        .env("SECRET_ID", &secret_id)
+        .canary(&secret_id)
+        .args([
+            "run",
+            "-v",
+            "--watch",
+            "--interval",
+            "500ms",
+            "--",
+            "sh",
+            "-c",
+            CHILD,
+        ])
+        .spawn();
+    running.wait_until("the start", LONG, || {
+        running.read("seen") == "CANARY-first\n"
+    });
+    running.wait_for("logged in again: the token reached its max TTL", 1, LONG);
+    // Past the first token's max TTL: only the new login can read this.
+    std::thread::sleep(Duration::from_secs(3));
+    put(&running.prefix, "CANARY-later");
+    running.wait_until("the restart", LONG, || {
+        running.read("seen").ends_with("CANARY-later\n")
+    });
+    running.signal(libc::SIGTERM);
+    let (code, stderr) = running.finish(LONG);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("cannot refresh"), "{stderr}");
+}
+
+#[test]
+fn run_watch_keeps_the_command_when_its_token_is_revoked() {
+    let t = app();
+    let token = server().ok(
+        "POST",
+        "auth/token/create",
+        Some(json!({"ttl": "1h", "policies": ["root"]})),
+    )["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut running = t
+        .env("VAULT_TOKEN", &token)
+        .canary(&token)
+        .args([
+            "run",
+            "--watch",
+            "--interval",
+            "300ms",
+            "--",
+            "sh",
+            "-c",
+            CHILD,
+        ])
+        .spawn();
+    running.wait_until("the start", LONG, || {
+        running.read("seen") == "CANARY-first\n"
+    });
+    server().ok("POST", "auth/token/revoke", Some(json!({ "token": token })));
+    running.wait_for("Vault refused the token", 1, LONG);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(running.read("seen"), "CANARY-first\n");
+    running.signal(libc::SIGTERM);
+    let (code, stderr) = running.finish(LONG);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("the command keeps the values it has"),
+        "{stderr}"
+    );
+}
