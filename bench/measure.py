@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
-"""Seed the benchmark's OpenBao servers, time kvenv against the alternatives, write the table.
+"""Seed the benchmark's OpenBao servers, time kvenv against its peers, write the tables.
 
-Started by bench/run, which builds kvenv, starts the servers and the latency proxies, and stops
-them all when this exits. Everything here talks to 127.0.0.1 only.
+Started by bench/run, which builds kvenv, installs the peers (bench/peers/install), starts the
+servers and the latency proxies, and stops them all when this exits. Everything here talks to
+127.0.0.1 only.
 
 How a number is made:
 - Each command is started fresh by bench/timeit (a 1 MB launcher, see timeit.rs), timed from
   just before the spawn to the end of wait4() with a monotonic clock; its peak RSS is wait4()'s
   ru_maxrss: the largest of the process and the children it waited for (what
   `/usr/bin/time -f %M` prints).
-- Repetitions of the methods of one scenario are interleaved (kvenv, loop, curl, ..., kvenv, ...),
-  so a burst of load from elsewhere on the machine hits them alike. The median is reported.
-- Before timing, kvenv runs once with -v: that run is the warm-up, counts its HTTP requests
-  ("kvenv: N HTTP requests to ...") and checks the .env it wrote against the seeded values. The
-  seed-style loop's last .env is checked the same way.
-- kvenv's .env is removed before each timed run (not timed), so every run does the whole job:
-  fetch, render, write. The loop removes .env itself, as the seed script did.
+- Repetitions of the contenders of one scenario are interleaved (kvenv, secretspec, ...,
+  kvenv, ...), so a burst of load from elsewhere on the machine hits them alike. The median is
+  reported.
+- Before timing, every contender runs once untimed (kvenv with -v, which also counts its HTTP
+  requests) and the .env it wrote must hold exactly the seeded values; so must the .env of every
+  timed run. Otherwise the benchmark stops (BenchError). The loops at N = 1000 skip the untimed
+  run: their one timed run is checked.
+- The .env is removed before each run (not timed), so every run does the whole job: fetch,
+  render, write.
 """
 
 import argparse
@@ -88,7 +91,7 @@ path "kv2/data/*" { capabilities = ["read"] }
 def setup_server(url, root_token, cafile, dataset, with_v2):
     """Mounts, the read policy, the secrets. Returns two tokens: the realistic one, with the
     `default` policy plus `bench-read`, and a lean one with `bench-read` only (no_default_policy),
-    which the server checks 2-3x faster (shared/reference/vault-api.md §6)."""
+    which the server checks 2-3x faster."""
     api = Api(url, root_token, cafile)
     api.call("POST", "sys/mounts/kv", {"type": "kv", "options": {"version": "1"}})
     if with_v2:
@@ -565,7 +568,7 @@ class Bench:
     def concurrency_sweep(self, t, sc, levels, reps):
         """kvenv at each --concurrency in `levels`, interleaved (8, 16, ..., 8, 16, ...), `reps`
         rounds; every run's .env is checked."""
-        d = os.path.join(self.args.work, t.key, sc.key)
+        d = self.prepare(t, sc)
         env = self.env_for(t, self.token[t.key])
         rows = {c: Row(t.key, sc.key, f"kvenv-c{c}", f"kvenv --concurrency {c}", 0, 0) for c in levels}
         for _ in range(reps):
@@ -838,27 +841,29 @@ def report(bench, transports, scenarios, started, elapsed, load_before):
     )
     L.append("")
 
-    L.append("## kvenv and its peers")
-    L.append("")
-    if args.chart:
-        rel = os.path.relpath(args.chart, os.path.dirname(os.path.abspath(args.results)))
-        L.insert(2, f"![Wall time against N, one line per contender, log-log, the server's limit "
-                    f"shaded as the floor]({rel})\n")
-    L.append(
-        "What a user would pick instead of kvenv, each writing the same `.env` from the same "
-        "server with the same token, interleaved in one run: **secretspec** (Rust; its OpenBao "
-        "provider, native references, `export --format dotenv`, its default of 8 reads at a "
-        "time), **node-vault** (Node.js; every read at once with `Promise.all`), **hvac** "
-        "(Python; one client, reads one after the other), the **`bao kv get` loop** (OpenBao's "
-        "own CLI, one process per secret) and the **seed loop** (curl + jq per secret). Each "
-        "cell: median wall time (runs; † = bounded: one run, no warm-up, as a run takes a minute "
-        "or more) · × kvenv's median. Every run's `.env` was checked to hold exactly the N "
-        "values. The server limit is N reads at the rate `wrk` sustains over that network with "
-        "min(N, 128) connections, without process start or connection set-up: no client can "
-        "beat it. Peak RSS is at the largest N. Details of every row are in the big table below."
-    )
-    L.append("")
-    L.extend(peers_tables(bench, transports))
+    has_peers = any(r.method == "secretspec" for r in bench.rows)
+    if has_peers:
+        L.append("## kvenv and its peers")
+        L.append("")
+        if args.chart:
+            rel = os.path.relpath(args.chart, os.path.dirname(os.path.abspath(args.results)))
+            L.insert(2, f"![Wall time against N, one line per contender, log-log, the server's "
+                        f"limit shaded as the floor]({rel})\n")
+        L.append(
+            "What a user would pick instead of kvenv, each writing the same `.env` from the same "
+            "server with the same token, interleaved in one run: **secretspec** (Rust; its OpenBao "
+            "provider, native references, `export --format dotenv`, its default of 8 reads at a "
+            "time), **node-vault** (Node.js; every read at once with `Promise.all`), **hvac** "
+            "(Python; one client, reads one after the other), the **`bao kv get` loop** (OpenBao's "
+            "own CLI, one process per secret) and the **seed loop** (curl + jq per secret). Each "
+            "cell: median wall time (runs; † = bounded: one run, no warm-up, as a run takes a minute "
+            "or more) · × kvenv's median. Every run's `.env` was checked to hold exactly the N "
+            "values. The server limit is N reads at the rate `wrk` sustains over that network with "
+            "min(N, 128) connections, without process start or connection set-up: no client can "
+            "beat it. Peak RSS is at the largest N. Details of every row are in the big table below."
+        )
+        L.append("")
+        L.extend(peers_tables(bench, transports))
 
     # Targets of issue 6
     L.append("## Targets (issue 6)")
@@ -1201,6 +1206,9 @@ def main():
     ap.add_argument("--wrk", default=shutil.which("wrk"))
     ap.add_argument("--wrk-seconds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke run")
+    ap.add_argument("--sweep-only", action="store_true", help="only kvenv's --concurrency sweep")
+    ap.add_argument("--n", help="the N of the peers matrix, e.g. 100,1000 (default: 8,100,1000; "
+                    "with --quick: 8)")
     ap.add_argument("--cmd-timeout", type=float, default=180.0)
     ap.add_argument("--h1-concurrency", type=int, default=8, help="kvenv's default over HTTP/1.1")
     ap.add_argument("--h2-concurrency", type=int, default=64, help="kvenv's default over HTTP/2")
@@ -1223,6 +1231,9 @@ def main():
     q = args.quick
     if q:
         args.wrk_seconds = 1
+    args.n = [int(n) for n in (args.n or ("8" if q else "8,100,1000")).split(",")]
+    if any(n not in PEER_NS for n in args.n):
+        ap.error(f"--n: each N must be one of {PEER_NS}")
 
     bench = Bench(args)
     bench.say(f"bench: seeding the servers (work folder {args.work})")
@@ -1297,10 +1308,10 @@ def main():
     # each cell interleaved, then the server's limit there (wrk).
     wrk_reps = 1 if q else 3
     for tk in ("lo-http", "lo-tls", "rtt-http", "rtt-tls"):
-        if tk not in tmap:
+        if tk not in tmap or args.sweep_only:
             continue
         t = tmap[tk]
-        for n in (8,) if q else (8, 100, 1000):
+        for n in args.n:
             sc = scenarios[f"n{n}"]
             bench.say(f"bench: {t.title}, {sc.title}")
             d = bench.measure(t, sc, peer_methods(t, n))
@@ -1311,7 +1322,7 @@ def main():
                     if c != floor_c:
                         bench.wrk_limit(t, sc, d, c, wrk_reps)
 
-    if not q:
+    if not q and not args.sweep_only:
         fast, loop_mid = 9, 5
         # The other scenarios: 10 paths of 10 keys, KV v2, a token without `default`.
         for tk, sk, loop_reps, wrk in (
@@ -1348,6 +1359,7 @@ def main():
             at = max(i for i, r in enumerate(bench.rows) if r.transport == "lo-tls" and r.scenario == "n8")
             bench.rows.insert(at + 1, extra)
 
+    if not q:
         # kvenv's --concurrency: over HTTP/1.1 (one connection per request in flight) on
         # loopback and through the proxy, at N = 100 and 1000: what the default should be. And
         # over HTTP/2 (streams on one TLS connection), for comparison.
