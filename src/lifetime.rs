@@ -9,9 +9,13 @@
 
 use std::time::{Duration, Instant};
 
+/// The longest TTL taken at its word: a server that answers more (up to `u64::MAX` seconds)
+/// must not overflow the clock arithmetic; a renewal a year from now is as good as never.
+const LONGEST: Duration = Duration::from_secs(365 * 86_400);
+
 /// When something granted `ttl` at `from` is due for renewal (or replacement).
 pub fn due(from: Instant, ttl: Duration) -> Instant {
-    from + ttl * 2 / 3
+    from + ttl.min(LONGEST) * 2 / 3
 }
 
 /// Whether a renewal that asked for `asked` and got `granted` has met the max TTL.
@@ -58,6 +62,9 @@ mod tests {
         assert_eq!(due(t, Duration::from_secs(3)), t + Duration::from_secs(2));
         assert!(capped(Duration::from_secs(5), Duration::from_secs(3)));
         assert!(!capped(Duration::from_secs(5), Duration::from_secs(5)));
+        // A hostile or broken server's TTL cannot overflow the clock.
+        let far = due(t, Duration::from_secs(u64::MAX));
+        assert_eq!(far, t + LONGEST * 2 / 3);
     }
 
     #[test]

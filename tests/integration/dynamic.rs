@@ -287,3 +287,44 @@ fn sync_keeps_the_credentials_and_the_login_that_holds_them() {
     assert_eq!(leases(&ran.prefix), live);
     assert_eq!(postgres().roles(&users).len(), 1);
 }
+
+#[test]
+fn sync_watch_rewrites_the_file_with_new_credentials_at_max_ttl() {
+    let (t, users) = database("2s", "5s");
+    let mut running = t
+        .manifest(&manifest())
+        .args([
+            "sync",
+            "-v",
+            "--watch",
+            "--interval",
+            "30s",
+            "--exec",
+            "echo ran >> exec.log",
+        ])
+        .spawn();
+    running.wait_until("the first write", LONG, || {
+        running.read(".env").contains(&users)
+    });
+    let first = running.read(".env");
+    running.wait_until("the rewrite", LONG, || {
+        let now = running.read(".env");
+        now.contains(&users) && now != first
+    });
+    running.wait_until("the second exec", LONG, || {
+        running.read("exec.log") == "ran\nran\n"
+    });
+    // The replaced credentials are revoked; the ones in the file stay when kvenv stops.
+    running.wait_until("the old user dropped", LONG, || {
+        postgres().roles(&users).len() == 1
+    });
+    running.signal(libc::SIGTERM);
+    let (code, stderr) = running.finish(LONG);
+    assert_eq!(code, 0, "{stderr}");
+    let file = crate::seed::python_dotenv(&running.path(".env"));
+    assert_eq!(
+        postgres().roles(&users),
+        [file["PGUSER"].as_str().unwrap().to_owned()]
+    );
+    assert_eq!(leases(&running.prefix).len(), 1);
+}
