@@ -328,3 +328,32 @@ fn sync_watch_rewrites_the_file_with_new_credentials_at_max_ttl() {
     );
     assert_eq!(leases(&running.prefix).len(), 1);
 }
+
+/// A server that quotes the lease id back in an error: the id is a credential, and kvenv shows
+/// the message without it.
+#[test]
+fn a_lease_id_quoted_by_the_server_is_not_shown() {
+    use crate::proxy::{Fault, Proxy};
+    let lease = "database/creds/app/CANARYleaseid0123456789";
+    let creds = json!({"lease_id": lease, "renewable": true, "lease_duration": 3600,
+        "data": {"username": "CANARY-user", "password": "CANARY-password"}})
+    .to_string();
+    let refused = json!({"errors": [format!("lease {lease} could not be revoked")]}).to_string();
+    let proxy = Proxy::answering(Fault::answer(500, "", "{}"))
+        .faults(vec![
+            Fault::answer(200, "", &creds),
+            Fault::answer(200, "", r#"{"data":{"ttl":0,"renewable":false}}"#),
+            Fault::answer(400, "", &refused),
+        ])
+        .start();
+    let ran = Test::new()
+        .env("VAULT_ADDR", &proxy.addr)
+        .manifest("[secrets]\nPGUSER = { read = \"database/creds/app\", key = \"username\" }\n")
+        .canary(lease)
+        .canary("CANARYleaseid0123456789")
+        .canary("CANARY-user")
+        .args(["run", "-v", "--", "true"])
+        .stderr_contains("kvenv: warning: could not revoke the lease of database/creds/app: Vault answered HTTP 400: lease <lease id> could not be revoked\n")
+        .run();
+    assert!(!ran.stderr.contains("CANARYlease"), "{}", ran.stderr);
+}
