@@ -172,83 +172,11 @@ impl Plan {
             message,
         };
 
-        let mut vars: BTreeMap<String, String> = BTreeMap::new();
-        for (name, value) in &manifest.vars {
-            if !is_identifier(name) {
-                return Err(err(
-                    Some(value.span().start),
-                    format!(
-                        "[vars] name {name:?} is not a valid placeholder name (letters, digits, _)"
-                    ),
-                ));
-            }
-            check_var_value(value.get_ref()).map_err(|m| {
-                err(
-                    Some(value.span().start),
-                    format!("[vars] {name} = {:?}: {m}", value.get_ref()),
-                )
-            })?;
-            vars.insert(name.clone(), value.get_ref().clone());
-        }
+        let vars = placeholders(&manifest, overrides, &err)?;
         let mut used: Vec<String> = Vec::new();
-        for (name, value) in &overrides.vars {
-            if !is_identifier(name) {
-                return Err(err(
-                    None,
-                    format!("--var {name}: not a valid placeholder name (letters, digits, _)"),
-                ));
-            }
-            check_var_value(value).map_err(|m| err(None, format!("--var {name}={value}: {m}")))?;
-            vars.insert(name.clone(), value.clone());
-        }
-
-        let mut mounts = Vec::new();
-        for (mount, version) in &manifest.vault.kv_version {
-            let at = Some(version.span().start);
-            let version = match *version.get_ref() {
-                1 => KvVersion::V1,
-                2 => KvVersion::V2,
-                other => {
-                    return Err(err(
-                        at,
-                        format!("kv_version for mount {mount:?} is {other}; it must be 1 or 2"),
-                    ));
-                }
-            };
-            let path = normalize_path(mount)
-                .map_err(|m| err(at, format!("kv_version: mount {mount:?}: {m}")))?;
-            mounts.push(Mount::declared(&path, version));
-        }
-        // Longest first, so that the first prefix match is the right mount.
-        mounts.sort_by_key(|m| std::cmp::Reverse(m.path.len()));
-
+        let mounts = declared_mounts(&manifest, &err)?;
         let output = build_output(source, &manifest, overrides, &err)?;
-        let auth = match manifest.vault.auth {
-            Some(auth) => {
-                let at = Some(auth.span().start);
-                let auth = auth.into_inner();
-                for (field, c) in auth.credentials() {
-                    if let Credential::File(p) = c {
-                        check_path(p).map_err(|m| err(at, format!("[vault.auth] {field}: {m}")))?;
-                    }
-                }
-                auth
-            }
-            None => AuthSection::default(),
-        };
-
-        if let Some(tls) = &manifest.vault.tls {
-            for (field, p) in [
-                ("ca_cert", &tls.ca_cert),
-                ("ca_path", &tls.ca_path),
-                ("client_cert", &tls.client_cert),
-                ("client_key", &tls.client_key),
-            ] {
-                if let Some(p) = p {
-                    check_path(p).map_err(|m| err(None, format!("[vault.tls] {field}: {m}")))?;
-                }
-            }
-        }
+        let auth = vault_files(manifest.vault.auth, manifest.vault.tls.as_ref(), &err)?;
 
         let mut entries = Vec::with_capacity(manifest.secrets.0.len());
         let mut spans = Vec::with_capacity(manifest.secrets.0.len());
@@ -314,8 +242,6 @@ mod entry;
 mod names;
 mod output;
 mod template;
-#[cfg(test)]
-mod tests;
 
 pub use entry::DEFAULT_MAX;
 use entry::build_entry;
@@ -400,3 +326,105 @@ fn check_templates(entries: &[Entry]) -> Result<(), (usize, String)> {
     }
     Ok(())
 }
+
+/// `[vars]`, then `--var` (which wins), each name and value checked.
+fn placeholders(
+    manifest: &Manifest,
+    overrides: &Overrides,
+    err: &dyn Fn(Option<usize>, String) -> ManifestError,
+) -> Result<BTreeMap<String, String>, ManifestError> {
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in &manifest.vars {
+        if !is_identifier(name) {
+            return Err(err(
+                Some(value.span().start),
+                format!(
+                    "[vars] name {name:?} is not a valid placeholder name (letters, digits, _)"
+                ),
+            ));
+        }
+        check_var_value(value.get_ref()).map_err(|m| {
+            err(
+                Some(value.span().start),
+                format!("[vars] {name} = {:?}: {m}", value.get_ref()),
+            )
+        })?;
+        vars.insert(name.clone(), value.get_ref().clone());
+    }
+    for (name, value) in &overrides.vars {
+        if !is_identifier(name) {
+            return Err(err(
+                None,
+                format!("--var {name}: not a valid placeholder name (letters, digits, _)"),
+            ));
+        }
+        check_var_value(value).map_err(|m| err(None, format!("--var {name}={value}: {m}")))?;
+        vars.insert(name.clone(), value.clone());
+    }
+    Ok(vars)
+}
+
+/// `[vault] kv_version`: the declared mounts, longest first (the first prefix match is the
+/// right mount).
+fn declared_mounts(
+    manifest: &Manifest,
+    err: &dyn Fn(Option<usize>, String) -> ManifestError,
+) -> Result<Vec<Mount>, ManifestError> {
+    let mut mounts = Vec::new();
+    for (mount, version) in &manifest.vault.kv_version {
+        let at = Some(version.span().start);
+        let version = match *version.get_ref() {
+            1 => KvVersion::V1,
+            2 => KvVersion::V2,
+            other => {
+                return Err(err(
+                    at,
+                    format!("kv_version for mount {mount:?} is {other}; it must be 1 or 2"),
+                ));
+            }
+        };
+        let path = normalize_path(mount)
+            .map_err(|m| err(at, format!("kv_version: mount {mount:?}: {m}")))?;
+        mounts.push(Mount::declared(&path, version));
+    }
+    mounts.sort_by_key(|m| std::cmp::Reverse(m.path.len()));
+    Ok(mounts)
+}
+
+/// `[vault.auth]` and `[vault.tls]`: every file they name is a path without control characters.
+fn vault_files(
+    auth: Option<toml::Spanned<AuthSection>>,
+    tls: Option<&TlsSection>,
+    err: &dyn Fn(Option<usize>, String) -> ManifestError,
+) -> Result<AuthSection, ManifestError> {
+    let auth = match auth {
+        Some(auth) => {
+            let at = Some(auth.span().start);
+            let auth = auth.into_inner();
+            for (field, c) in auth.credentials() {
+                if let Credential::File(p) = c {
+                    check_path(p).map_err(|m| err(at, format!("[vault.auth] {field}: {m}")))?;
+                }
+            }
+            auth
+        }
+        None => AuthSection::default(),
+    };
+
+    if let Some(tls) = tls {
+        for (field, p) in [
+            ("ca_cert", &tls.ca_cert),
+            ("ca_path", &tls.ca_path),
+            ("client_cert", &tls.client_cert),
+            ("client_key", &tls.client_key),
+        ] {
+            if let Some(p) = p {
+                check_path(p).map_err(|m| err(None, format!("[vault.tls] {field}: {m}")))?;
+            }
+        }
+    }
+    Ok(auth)
+}
+
+#[cfg(test)]
+mod tests;

@@ -127,46 +127,76 @@ pub(super) fn build_entry(
         (false, Some(d)) => OnMissing::Default(d.clone()),
         (false, None) => OnMissing::Fail,
     };
-    let mask = f.mask.unwrap_or(true);
-    let internal = f.internal.unwrap_or(false);
-    let entry = |target, path, version, missing| Entry {
+    let form = Form {
+        name,
+        import,
+        f: &f,
+        missing: &missing,
+    };
+    let (target, path, version) = if let Some(text) = &f.template {
+        (form.template(text)?, String::new(), None)
+    } else if let Some(read) = &f.read {
+        let (target, path) = form.read(read, vars, used)?;
+        (target, path, None)
+    } else {
+        form.secret_or_folder(vars, used)?
+    };
+    Ok(Entry {
         target,
         path,
         version,
         missing,
-        mask,
-        internal,
-        dynamic: false,
-        location: location.clone(),
-    };
+        mask: f.mask.unwrap_or(true),
+        internal: f.internal.unwrap_or(false),
+        dynamic: f.read.is_some(),
+        location,
+    })
+}
 
-    if let Some(text) = &f.template {
+/// One entry's name and fields, told apart into its form.
+struct Form<'a> {
+    name: &'a str,
+    /// The prefix of a `PREFIX_*` name.
+    import: Option<&'a str>,
+    f: &'a Fields,
+    missing: &'a OnMissing,
+}
+
+impl Form<'_> {
+    /// `{ template = "..." }`: a value composed of other variables.
+    fn template(&self, text: &str) -> Result<Target, String> {
+        let f = self.f;
         if f.path.is_some() || f.key.is_some() || f.version.is_some() || f.read.is_some() {
             return Err(
                 "a template takes no path, read, key or version: it is composed of other variables"
                     .into(),
             );
         }
-        refuse_folder_fields(&f, "a template")?;
-        if import.is_some() {
+        refuse_folder_fields(f, "a template")?;
+        if self.import.is_some() {
             return Err("a template makes one variable; its name cannot end in *".into());
         }
-        let template = Template::parse(text)?;
-        let target = Target::Template {
-            name: name.clone(),
-            template,
-        };
-        return Ok(entry(target, String::new(), None, missing));
+        Ok(Target::Template {
+            name: self.name.to_owned(),
+            template: Template::parse(text)?,
+        })
     }
 
-    if let Some(read) = &f.read {
+    /// `{ read = "database/creds/app" }`: a read of any engine, as is.
+    fn read(
+        &self,
+        read: &str,
+        vars: &BTreeMap<String, String>,
+        used: &mut Vec<String>,
+    ) -> Result<(Target, String), String> {
+        let f = self.f;
         if f.path.is_some() || f.version.is_some() {
             return Err(
                 "`read` names a path of any secrets engine (database/creds/app); it takes no `path` or `version`"
                     .into(),
             );
         }
-        refuse_folder_fields(&f, "a dynamic read")?;
+        refuse_folder_fields(f, "a dynamic read")?;
         let substituted = substitute(read, vars, used)?;
         if substituted.ends_with('/') {
             return Err(format!(
@@ -175,34 +205,50 @@ pub(super) fn build_entry(
         }
         let path =
             normalize_path(&substituted).map_err(|m| format!("read {substituted:?}: {m}"))?;
-        let target = one_or_every_key(import, &f, &missing, name)?;
-        return Ok(Entry {
-            dynamic: true,
-            ..entry(target, path, None, missing)
-        });
+        Ok((self.one_or_every_key()?, path))
     }
 
-    let written = f
-        .path
-        .as_deref()
-        .ok_or("the table form needs `path` (or `template` or `read`)")?;
-    let substituted = substitute(written, vars, used)?;
-    let folder = substituted.ends_with('/');
-    let path = normalize_path(&substituted).map_err(|m| format!("path {substituted:?}: {m}"))?;
-
-    if folder {
-        let Some(prefix) = import else {
+    /// `path`: one secret (a key, or every key), or a folder when the path ends in `/`.
+    fn secret_or_folder(
+        &self,
+        vars: &BTreeMap<String, String>,
+        used: &mut Vec<String>,
+    ) -> Result<(Target, String, Option<u64>), String> {
+        let f = self.f;
+        let written = f
+            .path
+            .as_deref()
+            .ok_or("the table form needs `path` (or `template` or `read`)")?;
+        let substituted = substitute(written, vars, used)?;
+        let path =
+            normalize_path(&substituted).map_err(|m| format!("path {substituted:?}: {m}"))?;
+        if substituted.ends_with('/') {
+            let Some(prefix) = self.import else {
+                return Err(format!(
+                    "path {substituted:?} ends in /, so it names a folder: import it with a name like \"APP_*\" (or \"*\"), or name one secret without the /"
+                ));
+            };
+            return Ok((self.folder(prefix)?, path, None));
+        }
+        refuse_folder_fields(f, "one secret (a path without a final /)")?;
+        if !path.contains('/') {
             return Err(format!(
-                "path {substituted:?} ends in /, so it names a folder: import it with a name like \"APP_*\" (or \"*\"), or name one secret without the /"
+                "path {path:?} names only a mount; write mount/path/to/secret (or mount/ to import the whole mount as a folder)"
             ));
-        };
+        }
+        Ok((self.one_or_every_key()?, path, f.version))
+    }
+
+    /// `"PREFIX_*" = "kv/folder/"`: every secret of a folder.
+    fn folder(&self, prefix: &str) -> Result<Target, String> {
+        let f = self.f;
         check_prefix(prefix)?;
         if f.version.is_some() {
             return Err(
                 "a folder import takes the latest version of each secret; it cannot pin one".into(),
             );
         }
-        if let OnMissing::Default(_) = missing {
+        if let OnMissing::Default(_) = self.missing {
             return Err("a folder import cannot have a `default`".into());
         }
         let names = match f.names.as_deref() {
@@ -219,59 +265,45 @@ pub(super) fn build_entry(
                 ));
             }
         };
-        let target = Target::Folder(Folder {
+        Ok(Target::Folder(Folder {
             prefix: prefix.to_owned(),
             recursive: f.recursive.unwrap_or(false),
             names,
             max: f.max.unwrap_or(DEFAULT_MAX),
-        });
-        return Ok(entry(target, path, None, missing));
+        }))
     }
 
-    refuse_folder_fields(&f, "one secret (a path without a final /)")?;
-    if !path.contains('/') {
-        return Err(format!(
-            "path {path:?} names only a mount; write mount/path/to/secret (or mount/ to import the whole mount as a folder)"
-        ));
+    /// One key as a variable (`NAME`), or every key (`PREFIX_*`).
+    fn one_or_every_key(&self) -> Result<Target, String> {
+        let f = self.f;
+        Ok(match self.import {
+            Some(prefix) => {
+                if f.key.is_some() {
+                    return Err(
+                        "an import (NAME_*) takes every key; it cannot pick one with #key or `key`"
+                            .into(),
+                    );
+                }
+                if let OnMissing::Default(_) = self.missing {
+                    return Err("an import (NAME_*) cannot have a `default`".into());
+                }
+                check_prefix(prefix)?;
+                Target::Import {
+                    prefix: prefix.to_owned(),
+                }
+            }
+            None => {
+                let key = f.key.clone().unwrap_or_else(|| self.name.to_owned());
+                if key.is_empty() {
+                    return Err("the key after '#' is empty".into());
+                }
+                Target::Var {
+                    name: self.name.to_owned(),
+                    key,
+                }
+            }
+        })
     }
-    let target = one_or_every_key(import, &f, &missing, name)?;
-    Ok(entry(target, path, f.version, missing))
-}
-
-/// One key as a variable (`NAME`), or every key (`PREFIX_*`).
-fn one_or_every_key(
-    import: Option<&str>,
-    f: &Fields,
-    missing: &OnMissing,
-    name: &str,
-) -> Result<Target, String> {
-    Ok(match import {
-        Some(prefix) => {
-            if f.key.is_some() {
-                return Err(
-                    "an import (NAME_*) takes every key; it cannot pick one with #key or `key`"
-                        .into(),
-                );
-            }
-            if let OnMissing::Default(_) = missing {
-                return Err("an import (NAME_*) cannot have a `default`".into());
-            }
-            check_prefix(prefix)?;
-            Target::Import {
-                prefix: prefix.to_owned(),
-            }
-        }
-        None => {
-            let key = f.key.clone().unwrap_or_else(|| name.to_owned());
-            if key.is_empty() {
-                return Err("the key after '#' is empty".into());
-            }
-            Target::Var {
-                name: name.to_owned(),
-                key,
-            }
-        }
-    })
 }
 
 /// A prefix that could only make names an import may not set is refused offline.

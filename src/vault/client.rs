@@ -245,6 +245,37 @@ impl Client {
         self.send(Method::POST, api_path, Some(body), None).await
     }
 
+    /// One attempt's request, with the headers every request carries.
+    fn request(
+        &self,
+        method: &Method,
+        url: &Url,
+        namespace: Option<&HeaderValue>,
+        body: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .header("X-Vault-Request", "true");
+        let token = self
+            .token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(token) = token {
+            request = request.header("X-Vault-Token", token);
+        }
+        if let Some(ns) = namespace {
+            request = request.header("X-Vault-Namespace", ns.clone());
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_owned());
+        }
+        request
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -265,26 +296,7 @@ impl Client {
         let mut attempt = 0;
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let mut request = self
-                .http
-                .request(method.clone(), url.clone())
-                .header("X-Vault-Request", "true");
-            let token = self
-                .token
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            if let Some(token) = token {
-                request = request.header("X-Vault-Token", token);
-            }
-            if let Some(ns) = &namespace {
-                request = request.header("X-Vault-Namespace", ns.clone());
-            }
-            if let Some(body) = &body {
-                request = request
-                    .header("Content-Type", "application/json")
-                    .body(body.clone());
-            }
+            let request = self.request(&method, &url, namespace.as_ref(), body.as_deref());
             // What to do if the request cannot be retried: the error it ends with.
             let (wait, give_up) = match request.send().await {
                 Ok(response) => {
@@ -473,29 +485,4 @@ pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_are_checked() {
-        let tls = Tls::default();
-        assert!(Client::new("ftp://x", None, &tls).is_err());
-        assert!(Client::new("not a url", None, &tls).is_err());
-        let c = Client::new("http://127.0.0.1:8200/", None, &tls).unwrap();
-        let err = c.set_token("bad\ntoken").unwrap_err();
-        assert!(!err.to_string().contains("bad"));
-    }
-
-    #[test]
-    fn backoff_is_bounded() {
-        use crate::vault::retry::BACKOFF_CAP;
-        let c = Client::new("http://127.0.0.1:1", None, &Tls::default()).unwrap();
-        for attempt in 1..10 {
-            assert!(c.backoff(attempt, None) <= BACKOFF_CAP);
-        }
-        assert_eq!(
-            c.backoff(1, Some(Duration::from_secs(3))),
-            Duration::from_secs(3)
-        );
-    }
-}
+mod tests;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::work::{Outcome, revoke};
+use super::work::{Outcome, Polled, revoke};
 use super::{Ctx, Options, Sink, State};
 use crate::error::Error;
 use crate::lifetime::{capped, due};
@@ -171,61 +171,88 @@ impl State {
             None => {}
         }
         for (i, renewed) in outcome.renewed {
-            let Some(increment) = self.held.get(i).map(|h| h.increment) else {
-                continue;
-            };
-            match renewed {
-                Ok(granted) if !capped(increment, granted) => {
-                    self.held[i].renew_at = Some(due(now, granted));
-                }
-                Ok(granted) => {
-                    let replace = due(now, granted);
-                    self.refresh_at = Some(self.refresh_at.map_or(replace, |r| r.min(replace)));
-                    self.lease_ends(i, granted, options, ui);
-                }
-                Err(e) if e.server_down() || matches!(e, VaultError::Timeout { .. }) => {
-                    self.failed(&e.to_string(), ui);
-                    self.held[i].renew_at = Some(now + self.backoff.next());
-                }
-                Err(e) => {
-                    ui.warn(&format!(
-                        "could not renew the lease of {}: {e}",
-                        self.held[i].lease.path
-                    ));
-                    self.refresh_at = Some(now);
-                    self.lease_ends(i, Duration::ZERO, options, ui);
-                }
-            }
+            self.renewed(i, renewed, now, options, ui);
         }
         if let Some(polled) = outcome.poll {
-            let fresh = polled.dynamic.is_some();
-            match polled.fetched {
-                Ok(fetched) => {
-                    self.recovered(ui);
-                    if let Some(answers) = polled.dynamic {
-                        self.dynamic = answers;
-                        let old: Vec<Lease> = self.held.drain(..).map(|h| h.lease).collect();
-                        self.take_leases(ctx, now);
-                        self.apply(fetched, ui, options, sink).await?;
-                        revoke(ctx, &old, ui).await;
-                    } else {
-                        self.apply(fetched, ui, options, sink).await?;
-                    }
-                    self.next_poll = options.interval.map(|i| now + i);
+            self.polled(polled, now, ctx, ui, options, sink).await?;
+        }
+        Ok(())
+    }
+
+    /// The answer to renewing lease `i`.
+    fn renewed(
+        &mut self,
+        i: usize,
+        renewed: Result<Duration, VaultError>,
+        now: Instant,
+        options: &Options,
+        ui: &Ui,
+    ) {
+        let Some(increment) = self.held.get(i).map(|h| h.increment) else {
+            return;
+        };
+        match renewed {
+            Ok(granted) if !capped(increment, granted) => {
+                self.held[i].renew_at = Some(due(now, granted));
+            }
+            Ok(granted) => {
+                let replace = due(now, granted);
+                self.refresh_at = Some(self.refresh_at.map_or(replace, |r| r.min(replace)));
+                self.lease_ends(i, granted, options, ui);
+            }
+            Err(e) if e.server_down() || matches!(e, VaultError::Timeout { .. }) => {
+                self.failed(&e.to_string(), ui);
+                self.held[i].renew_at = Some(now + self.backoff.next());
+            }
+            Err(e) => {
+                ui.warn(&format!(
+                    "could not renew the lease of {}: {e}",
+                    self.held[i].lease.path
+                ));
+                self.refresh_at = Some(now);
+                self.lease_ends(i, Duration::ZERO, options, ui);
+            }
+        }
+    }
+
+    /// A poll's values: applied when they are good (with new leases, the replaced ones
+    /// revoked), else kept as they were and retried.
+    async fn polled(
+        &mut self,
+        polled: Polled,
+        now: Instant,
+        ctx: &Ctx<'_>,
+        ui: &Ui,
+        options: &Options,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), Error> {
+        let fresh = polled.dynamic.is_some();
+        match polled.fetched {
+            Ok(fetched) => {
+                self.recovered(ui);
+                if let Some(answers) = polled.dynamic {
+                    self.dynamic = answers;
+                    let old: Vec<Lease> = self.held.drain(..).map(|h| h.lease).collect();
+                    self.take_leases(ctx, now);
+                    self.apply(fetched, ui, options, sink).await?;
+                    revoke(ctx, &old, ui).await;
+                } else {
+                    self.apply(fetched, ui, options, sink).await?;
                 }
-                Err(e) => {
-                    let unused: Vec<Lease> = ctx.taken.borrow_mut().drain(..).collect();
-                    revoke(ctx, &unused, ui).await;
-                    if let Some(v @ VaultError::TokenRejected) = e.server_wide() {
-                        self.token_failed(v.clone(), now, ui, sink)?;
-                    }
-                    self.failed(&e.to_string(), ui);
-                    let retry = now + self.backoff.next();
-                    if fresh {
-                        self.refresh_at = Some(retry);
-                    }
-                    self.next_poll = options.interval.map(|_| retry);
+                self.next_poll = options.interval.map(|i| now + i);
+            }
+            Err(e) => {
+                let unused: Vec<Lease> = ctx.taken.borrow_mut().drain(..).collect();
+                revoke(ctx, &unused, ui).await;
+                if let Some(v @ VaultError::TokenRejected) = e.server_wide() {
+                    self.token_failed(v.clone(), now, ui, sink)?;
                 }
+                self.failed(&e.to_string(), ui);
+                let retry = now + self.backoff.next();
+                if fresh {
+                    self.refresh_at = Some(retry);
+                }
+                self.next_poll = options.interval.map(|_| retry);
             }
         }
         Ok(())
