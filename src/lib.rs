@@ -14,6 +14,7 @@ pub mod error;
 pub mod fetch;
 pub mod files;
 pub mod gitignore;
+pub mod man;
 pub mod manifest;
 pub mod plan;
 pub mod policy;
