@@ -108,8 +108,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write every page (kvenv.1, kvenv-sync.1, ...) into a folder.
+    Man {
+        /// Write kvenv.1 and one page per subcommand here, and name each on stderr.
+        #[arg(long, value_name = "DIR", value_parser = parse_path)]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// Flags every command takes.

@@ -54,13 +54,14 @@ pub fn run(command: Command) -> Result<u8, Error> {
             ui::stdout(&script)?;
             Ok(code::OK)
         }
-        Command::Man => {
-            let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
-            let mut page = Vec::new();
-            clap_mangen::Man::new(cmd)
-                .render(&mut page)
-                .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
-            ui::stdout(&page)?;
+        Command::Man { out_dir: None } => {
+            ui::stdout(&crate::man::top_page())?;
+            Ok(code::OK)
+        }
+        Command::Man { out_dir: Some(dir) } => {
+            for path in crate::man::write_all(&dir)? {
+                ui::line(&path.display().to_string());
+            }
             Ok(code::OK)
         }
     }
