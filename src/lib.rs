@@ -17,6 +17,7 @@ pub mod gitignore;
 pub mod man;
 pub mod manifest;
 pub mod plan;
+pub mod plan_json;
 pub mod policy;
 pub mod push;
 pub mod render;
