@@ -58,7 +58,14 @@ pub enum Command {
         command: Vec<std::ffi::OsString>,
     },
     /// Check the manifest offline and print the plan; no server needed.
-    Validate(Common),
+    Validate {
+        #[command(flatten)]
+        common: Common,
+        /// Print the plan as one JSON object: manifest, output, format, and per entry name,
+        /// path, key, version, optional, has_default.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the Vault policy (HCL) a token needs to read everything the manifest names.
     Policy {
         #[command(flatten)]

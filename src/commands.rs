@@ -31,7 +31,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
             no_override,
             command,
         } => run_command(&common, keep_vault_env, no_override, &command),
-        Command::Validate(c) => validate(&c),
+        Command::Validate { common, json } => validate(&common, json),
         Command::Policy { common, push } => policy(&common, push),
         Command::Push {
             common,
@@ -741,9 +741,15 @@ fn export_github(plan: &Plan, c: &Common, ui: &Ui) -> Result<u8, Error> {
     Ok(code::OK)
 }
 
-fn validate(c: &Common) -> Result<u8, Error> {
+fn validate(c: &Common, json: bool) -> Result<u8, Error> {
     let ui = Ui::of(c);
     let plan = load(c, false)?;
+    if json {
+        let mut text = crate::plan_json::plan_json(&plan).to_string();
+        text.push('\n');
+        ui::stdout(text.as_bytes())?;
+        return Ok(code::OK);
+    }
     let width = plan
         .entries
         .iter()
