@@ -15,6 +15,7 @@ mod gitignore;
 #[allow(dead_code)]
 mod github_runner;
 mod kv;
+mod precommit;
 mod readme;
 mod seed;
 mod streams;
