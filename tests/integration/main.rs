@@ -4,6 +4,7 @@
 mod server;
 mod test;
 
+mod action;
 mod auth;
 mod check;
 mod errors;
