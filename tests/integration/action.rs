@@ -159,6 +159,17 @@ impl Runner {
 
     /// `- uses: kvenv/kvenv@<action_ref>` with `inputs`, run in `workspace`.
     fn uses(&mut self, action_ref: &str, inputs: &[(&str, &str)], workspace: &Path) -> Step {
+        self.uses_with_env(action_ref, inputs, &[], workspace)
+    }
+
+    /// `uses:` with the calling step's `env:`, which the action's steps see too.
+    fn uses_with_env(
+        &mut self,
+        action_ref: &str,
+        inputs: &[(&str, &str)],
+        caller_env: &[(String, String)],
+        workspace: &Path,
+    ) -> Step {
         let action = yaml("action.yml");
         let declared = action["inputs"].as_object().unwrap();
         for (name, _) in inputs {
@@ -191,14 +202,13 @@ impl Runner {
                     _ => panic!("the simulated runner does not know ${{{{ {expr} }}}}"),
                 })
             };
-            let env: Vec<(String, String)> = step["env"]
-                .as_object()
-                .map(|m| {
+            let mut env = caller_env.to_vec();
+            if let Some(m) = step["env"].as_object() {
+                env.extend(
                     m.iter()
-                        .map(|(k, v)| (k.clone(), eval(v.as_str().unwrap())))
-                        .collect()
-                })
-                .unwrap_or_default();
+                        .map(|(k, v)| (k.clone(), eval(v.as_str().unwrap()))),
+                );
+            }
             let ran = self.step(&eval(step["run"].as_str().unwrap()), &env, workspace);
             status = ran.status;
             log.extend(ran.log);
@@ -621,4 +631,85 @@ fn the_action_binstall_and_the_release_workflow_name_the_same_archives() {
         listing.lines().any(|l| l == format!("{host}/kvenv")),
         "{listing}"
     );
+}
+
+/// README's Action job, word for word: its `uses:` step in the simulated runner (with the
+/// `download-url` input added, the release being local here), `vars.VAULT_ADDR` and
+/// `secrets.VAULT_TOKEN` set, then its `./deploy.sh` step, which sees the values and logs `***`.
+#[test]
+fn readme_action_job() {
+    let job = yaml_text(&crate::readme::snippet("action"));
+    let steps = job["steps"].as_array().expect("steps:");
+    let uses = steps
+        .iter()
+        .find_map(|s| s["uses"].as_str().filter(|u| u.starts_with("kvenv/kvenv@")))
+        .expect("a uses: kvenv/kvenv@ step");
+    let action_ref = uses.strip_prefix("kvenv/kvenv@").unwrap();
+    assert_eq!(
+        action_ref,
+        format!("v{VERSION}"),
+        "README names this version"
+    );
+    let step = steps.iter().find(|s| s["uses"] == uses).unwrap();
+
+    let t = Test::new()
+        .kv1("kv")
+        .secret(
+            "kv/production/app",
+            json!({"DB_PASSWORD": "CANARY-readme-action"}),
+        )
+        .manifest("[vars]\nenv = \"local\"\n[secrets]\nDB_PASSWORD = \"@/kv/{env}/app\"\n")
+        .write(
+            "deploy.sh",
+            "#!/bin/sh\necho \"deploying with $DB_PASSWORD\"\n",
+        )
+        .chmod("deploy.sh", 0o755);
+    let dl = tempfile::tempdir().unwrap();
+    let url = release(dl.path(), &musl_archive(), None);
+    let mut inputs: Vec<(String, String)> = step["with"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    inputs.push(("download-url".into(), url));
+    let inputs: Vec<(&str, &str)> = inputs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let caller_env: Vec<(String, String)> = step["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let v = expand(v.as_str().unwrap(), |expr| match expr {
+                "vars.VAULT_ADDR" => server().addr.clone(),
+                "secrets.VAULT_TOKEN" => ROOT_TOKEN.into(),
+                _ => panic!("README's job uses ${{{{ {expr} }}}}"),
+            });
+            (k.clone(), v)
+        })
+        .collect();
+
+    let cache = tempfile::tempdir().unwrap();
+    let mut runner = Runner::new(cache.path());
+    runner.env.clear(); // only what the job gives
+    let ran = runner.uses_with_env(action_ref, &inputs, &caller_env, t.dir.path());
+    let log = ran.log.join("\n");
+    assert_eq!(ran.status, 0, "{log}");
+    let deploy = steps
+        .iter()
+        .find_map(|s| s["run"].as_str())
+        .expect("a run: step");
+    let ran = runner.step(deploy, &[], t.dir.path());
+    assert_eq!(ran.status, 0);
+    assert_eq!(ran.log, ["deploying with ***"]);
+}
+
+/// YAML text as JSON, through PyYAML.
+fn yaml_text(text: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snippet.yml");
+    std::fs::write(&path, text).unwrap();
+    yaml(path.to_str().unwrap())
 }

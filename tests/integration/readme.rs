@@ -11,7 +11,7 @@ use crate::server::{ROOT_TOKEN, server};
 use crate::test::Test;
 
 /// The fenced block after `<!-- test: name -->` in README.md.
-fn snippet(name: &str) -> String {
+pub fn snippet(name: &str) -> String {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let marker = format!("<!-- test: {name} -->");
