@@ -82,8 +82,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write every page (kvenv.1, kvenv-sync.1, ...) into a folder.
+    Man {
+        /// Write kvenv.1 and one page per subcommand here, and name each on stderr.
+        #[arg(long, value_name = "DIR", value_parser = parse_path)]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +174,13 @@ pub struct ValidateArgs {
     pub manifest: ManifestArgs,
     #[command(flatten)]
     pub verbosity: Verbosity,
+    /// The output flags of the sync being checked (the plan is the one that sync would run).
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// Print the plan as one JSON object: manifest, output, format, and per entry name, path,
+    /// key, version, optional, has_default.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -15,11 +15,15 @@ pub(super) fn completions(shell: clap_complete::Shell) -> Result<u8, Error> {
     Ok(code::OK)
 }
 
-pub(super) fn man() -> Result<u8, Error> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut page)
-        .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
-    ui::stdout(&page)?;
+/// The top page on stdout, or with `out_dir` every page written there (each named on stderr).
+pub(super) fn man(out_dir: Option<&std::path::Path>) -> Result<u8, Error> {
+    match out_dir {
+        None => ui::stdout(&crate::man::top_page())?,
+        Some(dir) => {
+            for path in crate::man::write_all(dir)? {
+                ui::line(&path.display().to_string());
+            }
+        }
+    }
     Ok(code::OK)
 }

@@ -37,7 +37,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
         Command::Push(a) => push::push(&a),
         Command::Init(a) => init::init(&a),
         Command::Completions { shell } => help::completions(shell),
-        Command::Man => help::man(),
+        Command::Man { out_dir } => help::man(out_dir.as_deref()),
     }
 }
 

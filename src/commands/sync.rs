@@ -96,7 +96,7 @@ fn write_file(plan: &Plan, fetched: &Fetched, ui: &Ui, start: Instant) -> Result
 }
 
 /// The plan, with the output flags applied.
-fn load_plan(manifest: &ManifestArgs, file: &FileArgs) -> Result<Plan, Error> {
+pub(super) fn load_plan(manifest: &ManifestArgs, file: &FileArgs) -> Result<Plan, Error> {
     load(
         manifest,
         Overrides {

@@ -1,15 +1,23 @@
 //! `kvenv validate`: the manifest checked offline, and the plan printed.
 
 use super::sync::output_target;
-use super::{load, ui};
+use super::ui;
 use crate::cli::ValidateArgs;
 use crate::error::{Error, code};
-use crate::plan::{FolderNames, OnMissing, Overrides, Target};
+use crate::plan::{FolderNames, OnMissing, Target};
 use crate::ui as out;
 
 pub(super) fn validate(a: &ValidateArgs) -> Result<u8, Error> {
     let ui = ui(&a.verbosity);
-    let plan = load(&a.manifest, Overrides::default())?;
+    let plan = super::sync::load_plan(&a.manifest, &a.file)?;
+    // The JSON says where the output goes, whether or not it can be written yet (the pre-commit
+    // hook asks before any sync made the folder).
+    if a.json {
+        let mut text = crate::plan_json::plan_json(&plan).to_string();
+        text.push('\n');
+        out::stdout(text.as_bytes())?;
+        return Ok(code::OK);
+    }
     output_target(&plan)?;
     let width = plan
         .entries

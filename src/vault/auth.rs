@@ -216,7 +216,10 @@ pub async fn lookup_self(client: &Client) -> Result<Option<Life>, VaultError> {
 /// once the token's max TTL is near.
 pub async fn renew_self(client: &Client, increment: Duration) -> Result<Life, VaultError> {
     let body = json!({ "increment": increment.as_secs() });
-    let reply = client.post("auth/token/renew-self", &body, None).await?;
+    let reply = client
+        .post("auth/token/renew-self", &body, None)
+        .await
+        .map_err(renewal_refused)?;
     match reply.status {
         200 => Ok(reply.body.get("auth").map(life).unwrap_or(Life {
             ttl: Duration::ZERO,
@@ -227,10 +230,7 @@ pub async fn renew_self(client: &Client, increment: Duration) -> Result<Life, Va
             capability: "update",
             api_path: "auth/token/renew-self".into(),
         }),
-        status => Err(VaultError::Server {
-            status,
-            message: reply.errors(),
-        }),
+        status => Err(not_renewable(status, reply.errors())),
     }
 }
 
@@ -245,6 +245,25 @@ pub async fn revoke(client: &Client) -> Result<(), VaultError> {
             status,
             message: reply.errors(),
         }),
+    }
+}
+
+/// A refused renewal: [`VaultError::NotRenewable`] when Vault says the token or lease has
+/// reached its max TTL or is not renewable (OpenBao answers 500 "past the max TTL, cannot
+/// renew" near the end, 400 "lease is not renewable" for root tokens), else the server's error.
+/// The client's error for a 5xx answer, read as [`not_renewable`].
+pub(super) fn renewal_refused(e: VaultError) -> VaultError {
+    match e {
+        VaultError::Server { status, message } => not_renewable(status, message),
+        e => e,
+    }
+}
+
+pub(super) fn not_renewable(status: u16, message: String) -> VaultError {
+    if message.contains("max TTL") || message.contains("not renewable") {
+        VaultError::NotRenewable { message }
+    } else {
+        VaultError::Server { status, message }
     }
 }
 

@@ -125,7 +125,19 @@ pub async fn renew(
     increment: Duration,
 ) -> Result<Duration, VaultError> {
     let body = json!({ "lease_id": lease.id.expose(), "increment": increment.as_secs() });
-    let reply = client.post("sys/leases/renew", &body, None).await?;
+    let reply = client
+        .post("sys/leases/renew", &body, None)
+        .await
+        .map_err(|e| match super::auth::renewal_refused(e) {
+            VaultError::NotRenewable { message } => VaultError::NotRenewable {
+                message: message.replace(lease.id.expose(), "<lease id>"),
+            },
+            VaultError::Server { status, message } => VaultError::Server {
+                status,
+                message: message.replace(lease.id.expose(), "<lease id>"),
+            },
+            e => e,
+        })?;
     match reply.status {
         200 => Ok(Duration::from_secs(
             reply
@@ -167,10 +179,7 @@ async fn refused(
             Err(e) => e,
         };
     }
-    VaultError::Server {
-        status,
-        message: errors.replace(lease.id.expose(), "<lease id>"),
-    }
+    super::auth::not_renewable(status, errors.replace(lease.id.expose(), "<lease id>"))
 }
 
 #[cfg(test)]

@@ -105,6 +105,10 @@ pub enum VaultError {
     BadResponse { reason: String },
     #[error("no answer from Vault within {seconds}s; raise --timeout or check the server")]
     Timeout { seconds: f64 },
+    /// A token or lease at (or past) its max TTL, or never renewable (Vault: "past the max
+    /// TTL, cannot renew", "lease is not renewable").
+    #[error("it cannot be renewed further (Vault: {message})")]
+    NotRenewable { message: String },
 }
 
 impl VaultError {
@@ -163,6 +167,7 @@ impl VaultError {
             | TokenRejected
             | Credential { .. }
             | LoginFailed { .. } => code::AUTH,
+            NotRenewable { .. } => code::AUTH,
             Forbidden { .. }
             | NoMountAccess
             | NoMount { .. }

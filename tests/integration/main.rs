@@ -9,6 +9,7 @@ mod running;
 mod server;
 mod test;
 
+mod action;
 mod auth;
 mod check;
 mod dynamic;
@@ -23,6 +24,7 @@ mod gitignore;
 mod github_runner;
 mod kv;
 mod postgres;
+mod precommit;
 mod readme;
 mod seed;
 mod streams;

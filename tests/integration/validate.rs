@@ -47,3 +47,36 @@ fn reports_the_first_broken_rule() {
         .stderr("kvenv: error: secrets.toml:3: BAD NAME: not a valid environment variable name (letters, digits and _, not starting with a digit)\n")
         .run();
 }
+
+/// `--json`: one object on stdout, nothing else, offline; `output` is where the file goes, as
+/// the pre-commit hook needs it (relative to the working directory, `--output` applied).
+#[test]
+fn json_is_one_object_with_the_output_path() {
+    Test::new()
+        .write(
+            "app/secrets.toml",
+            "[vars]\nenv = \"dev\"\n[output]\npath = \"conf/app.env\"\n[secrets]\nA = \"kv/{env}/a#k\"\n\"P_*\" = { path = \"kv/p\", optional = true }\nD = { path = \"kv/d\", default = \"x\", version = 4 }\n",
+        )
+        .env("VAULT_ADDR", &ClosedPort::new().addr())
+        .env_remove("VAULT_TOKEN")
+        .args(["validate", "--json", "-m", "app/secrets.toml", "--var", "env=prod"])
+        .stdout(concat!(
+            r#"{"manifest":"app/secrets.toml","output":"app/conf/app.env","format":"dotenv","entries":["#,
+            r#"{"name":"A","kind":"secret","path":"kv/prod/a","key":"k","version":null,"optional":false,"has_default":false,"internal":false},"#,
+            r#"{"name":"P_*","kind":"import","path":"kv/p","key":null,"version":null,"optional":true,"has_default":false,"internal":false},"#,
+            r#"{"name":"D","kind":"secret","path":"kv/d","key":"D","version":4,"optional":false,"has_default":true,"internal":false}]}"#,
+            "\n"
+        ))
+        .stderr("")
+        .run();
+    Test::new()
+        .manifest("[secrets]\nA = \"kv/a\"\n")
+        .args(["validate", "--json", "--output", "/tmp/elsewhere.env", "--format", "json"])
+        .stdout(concat!(
+            r#"{"manifest":"secrets.toml","output":"/tmp/elsewhere.env","format":"json","entries":["#,
+            r#"{"name":"A","kind":"secret","path":"kv/a","key":"A","version":null,"optional":false,"has_default":false,"internal":false}]}"#,
+            "\n"
+        ))
+        .stderr("")
+        .run();
+}

@@ -204,6 +204,11 @@ impl State {
                 self.failed(&e.to_string(), ui);
                 self.held[i].renew_at = Some(now + self.backoff.next());
             }
+            // At its max TTL: new credentials now (with --watch), as for a capped grant.
+            Err(VaultError::NotRenewable { .. }) => {
+                self.refresh_at = Some(now);
+                self.lease_ends(i, Duration::ZERO, options, ui);
+            }
             Err(e) => {
                 ui.warn(&format!(
                     "could not renew the lease of {}: {e}",
@@ -286,7 +291,15 @@ impl State {
                 self.failed(&e.to_string(), ui);
                 self.renew_token_at = Some(now + self.backoff.next());
             }
-            VaultError::TokenRejected if self.can_login => self.login_at = Some(now),
+            VaultError::TokenRejected | VaultError::NotRenewable { .. } if self.can_login => {
+                self.login_at = Some(now);
+            }
+            e @ VaultError::NotRenewable { .. } => self.warn_once(
+                ui,
+                &format!(
+                    "the Vault token: {e}; give kvenv a new one before it expires, or log in with [vault.auth]"
+                ),
+            ),
             // No command runs to keep going for: the file cannot be kept current any more.
             VaultError::TokenRejected if matches!(sink, Sink::File { .. }) => {
                 return Err(Error::Vault(e));
