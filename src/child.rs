@@ -22,10 +22,26 @@ use std::ffi::OsString;
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use tokio::signal::unix::{Signal, SignalKind, signal};
-
 use crate::error::{Error, io_reason};
 use crate::secret::Secret;
+
+#[cfg(unix)]
+pub use libc::{SIGHUP, SIGINT, SIGKILL, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+
+/// The POSIX numbers, for the flags and messages; Windows has none of these signals (see
+/// [`Child::signal`]).
+#[cfg(not(unix))]
+mod numbers {
+    pub const SIGHUP: i32 = 1;
+    pub const SIGINT: i32 = 2;
+    pub const SIGQUIT: i32 = 3;
+    pub const SIGKILL: i32 = 9;
+    pub const SIGUSR1: i32 = 10;
+    pub const SIGUSR2: i32 = 12;
+    pub const SIGTERM: i32 = 15;
+}
+#[cfg(not(unix))]
+pub use numbers::*;
 
 /// What to start: the command, and its environment's changes.
 #[derive(Debug, Clone)]
@@ -52,6 +68,7 @@ impl Spec {
 /// A running command.
 pub struct Child {
     inner: tokio::process::Child,
+    #[cfg(unix)]
     pid: i32,
 }
 
@@ -86,18 +103,28 @@ impl Child {
                 126
             },
         })?;
-        let pid = inner.id().map(|p| p as i32).unwrap_or(0);
-        Ok(Child { inner, pid })
+        Ok(Child {
+            #[cfg(unix)]
+            pid: inner.id().map(|p| p as i32).unwrap_or(0),
+            inner,
+        })
     }
 
-    /// Send `sig` to the command (nothing once it has ended).
-    pub fn signal(&self, sig: i32) {
+    /// Send `sig` to the command (nothing once it has ended). On Windows, which has no
+    /// signals, `TERM`, `KILL` (a restart) end it with `TerminateProcess`, and the others do
+    /// nothing.
+    pub fn signal(&mut self, sig: i32) {
+        #[cfg(unix)]
         if self.pid > 0 {
             // SAFETY: kill(2) on the child's own pid; it is not reaped (and the pid not reused)
             // until `wait` returns.
             unsafe {
                 libc::kill(self.pid, sig);
             }
+        }
+        #[cfg(not(unix))]
+        if matches!(sig, SIGTERM | SIGKILL) {
+            let _ = self.inner.start_kill();
         }
     }
 
@@ -106,7 +133,10 @@ impl Child {
         match self.inner.wait().await {
             Ok(status) => status,
             // Waiting on our own child cannot fail but by a kernel bug; report it as killed.
-            Err(_) => std::os::unix::process::ExitStatusExt::from_raw(libc::SIGKILL),
+            #[cfg(unix)]
+            Err(_) => std::os::unix::process::ExitStatusExt::from_raw(SIGKILL),
+            #[cfg(windows)]
+            Err(_) => std::os::windows::process::ExitStatusExt::from_raw(1),
         }
     }
 
@@ -116,7 +146,7 @@ impl Child {
         match tokio::time::timeout(grace, self.inner.wait()).await {
             Ok(Ok(status)) => status,
             _ => {
-                self.signal(libc::SIGKILL);
+                self.signal(SIGKILL);
                 self.wait().await
             }
         }
@@ -125,8 +155,11 @@ impl Child {
 
 /// An exit status as a shell reports it: the code, or 128 + the signal that killed it.
 pub fn exit_code(status: ExitStatus) -> u8 {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    #[cfg(not(unix))]
+    let signal: Option<i32> = None;
+    match (status.code(), signal) {
         (Some(code), _) => code as u8,
         (None, Some(sig)) => 128u8.saturating_add(sig as u8),
         (None, None) => 1,
@@ -135,50 +168,65 @@ pub fn exit_code(status: ExitStatus) -> u8 {
 
 /// The signals passed on to the child, as one stream.
 pub struct Signals {
-    streams: Vec<(i32, Signal)>,
+    #[cfg(unix)]
+    streams: Vec<(i32, tokio::signal::unix::Signal)>,
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
 }
 
 /// The signals `kvenv run` passes on.
-pub const FORWARDED: [i32; 6] = [
-    libc::SIGINT,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-];
+#[cfg(unix)]
+pub const FORWARDED: [i32; 6] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
 
 impl Signals {
-    /// Catch every forwarded signal from now on (their default actions would end kvenv).
+    /// Catch every forwarded signal from now on (their default actions would end kvenv); on
+    /// Windows, Ctrl-C.
     pub fn catch() -> Result<Signals, Error> {
-        let mut streams = Vec::new();
-        for sig in FORWARDED {
-            let stream = signal(SignalKind::from_raw(sig))
-                .map_err(|e| Error::Usage(format!("cannot catch signals: {}", io_reason(&e))))?;
-            streams.push((sig, stream));
+        let failed =
+            |e: std::io::Error| Error::Usage(format!("cannot catch signals: {}", io_reason(&e)));
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut streams = Vec::new();
+            for sig in FORWARDED {
+                streams.push((sig, signal(SignalKind::from_raw(sig)).map_err(failed)?));
+            }
+            Ok(Signals { streams })
         }
-        Ok(Signals { streams })
+        #[cfg(windows)]
+        {
+            Ok(Signals {
+                ctrl_c: tokio::signal::windows::ctrl_c().map_err(failed)?,
+            })
+        }
     }
 
     /// The next signal received.
     pub async fn next(&mut self) -> i32 {
-        let waits = self.streams.iter_mut().map(|(sig, stream)| {
-            let sig = *sig;
-            Box::pin(async move {
-                stream.recv().await;
-                sig
-            })
-        });
-        futures_util::future::select_all(waits).await.0
+        #[cfg(unix)]
+        {
+            let waits = self.streams.iter_mut().map(|(sig, stream)| {
+                let sig = *sig;
+                Box::pin(async move {
+                    stream.recv().await;
+                    sig
+                })
+            });
+            futures_util::future::select_all(waits).await.0
+        }
+        #[cfg(windows)]
+        {
+            self.ctrl_c.recv().await;
+            SIGINT
+        }
     }
 }
 
 /// Whether the terminal already delivered `sig` to the child: INT and QUIT come from the
 /// keyboard to the whole foreground process group when stdin is a terminal.
 pub fn terminal_sent(sig: i32) -> bool {
-    // SAFETY: isatty on a descriptor number only inspects it.
-    let tty = unsafe { libc::isatty(0) } == 1;
-    tty && matches!(sig, libc::SIGINT | libc::SIGQUIT)
+    use std::io::IsTerminal;
+    matches!(sig, SIGINT | SIGQUIT) && (cfg!(windows) || std::io::stdin().is_terminal())
 }
 
 /// A signal by name (`TERM`, `SIGTERM`, `hup`, or its number), for `--restart-signal`.
@@ -186,13 +234,13 @@ pub fn parse_signal(s: &str) -> Result<i32, String> {
     let upper = s.trim().to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
     let sig = match name {
-        "TERM" => libc::SIGTERM,
-        "INT" => libc::SIGINT,
-        "HUP" => libc::SIGHUP,
-        "QUIT" => libc::SIGQUIT,
-        "USR1" => libc::SIGUSR1,
-        "USR2" => libc::SIGUSR2,
-        "KILL" => libc::SIGKILL,
+        "TERM" => SIGTERM,
+        "INT" => SIGINT,
+        "HUP" => SIGHUP,
+        "QUIT" => SIGQUIT,
+        "USR1" => SIGUSR1,
+        "USR2" => SIGUSR2,
+        "KILL" => SIGKILL,
         other => match other.parse::<i32>() {
             Ok(n) if (1..=31).contains(&n) => n,
             _ => {
@@ -211,8 +259,8 @@ mod tests {
 
     #[test]
     fn signals_by_name_or_number() {
-        assert_eq!(parse_signal("TERM"), Ok(libc::SIGTERM));
-        assert_eq!(parse_signal("sighup"), Ok(libc::SIGHUP));
+        assert_eq!(parse_signal("TERM"), Ok(SIGTERM));
+        assert_eq!(parse_signal("sighup"), Ok(SIGHUP));
         assert_eq!(parse_signal("10"), Ok(10));
         assert!(parse_signal("STOP").is_err());
         assert!(parse_signal("0").is_err());
@@ -222,6 +270,6 @@ mod tests {
     fn exit_codes_as_a_shell_reports_them() {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
-        assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGTERM)), 143);
+        assert_eq!(exit_code(ExitStatus::from_raw(SIGTERM)), 143);
     }
 }

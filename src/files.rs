@@ -17,7 +17,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, ErrorKind, Read};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// The largest manifest, `.gitignore`, hand-kept `.env` or CA bundle kvenv reads (64 MiB): far
@@ -57,10 +56,7 @@ pub fn read_text(path: &Path, limit: u64) -> io::Result<Option<String>> {
 
 /// Open `path` for reading if it is a regular file, without blocking on a FIFO.
 pub fn open_regular(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
+    let file = crate::os::open_nonblocking(OpenOptions::new().read(true), path)?;
     let kind = file.metadata()?.file_type();
     if !kind.is_file() {
         return Err(io::Error::other(format!(
@@ -85,14 +81,8 @@ pub fn parent_or_dot(path: &Path) -> &Path {
 pub fn describe(kind: std::fs::FileType) -> &'static str {
     if kind.is_dir() {
         "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_socket() {
-        "a socket"
+    } else if let Some(special) = crate::os::special_kind(kind) {
+        special
     } else if kind.is_symlink() {
         "a symbolic link"
     } else if kind.is_file() {

@@ -33,7 +33,6 @@
 //! folder. Runs that find the file already ignored, the usual case, take no lock.
 
 use std::fs::{self, File, TryLockError};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -120,7 +119,8 @@ fn ensure_one(path: &Path, for_link_target: bool) -> Result<Option<Added>, Write
     let rule = format!("/{}", escape(&name));
     content.extend_from_slice(format!("{rule}\n").as_bytes());
     let mode = fs::metadata(&gitignore)
-        .map(|m| m.permissions().mode() & 0o7777)
+        .ok()
+        .and_then(|m| crate::os::mode(&m))
         .unwrap_or(0o644);
     write_atomic(&gitignore, &content, mode).map_err(|e| WriteError {
         path: shown.clone(),

@@ -40,6 +40,7 @@ pub(crate) mod gitignore;
 pub(crate) mod lifetime;
 pub mod man;
 pub mod manifest;
+pub(crate) mod os;
 pub mod plan;
 pub mod plan_json;
 pub(crate) mod policy;

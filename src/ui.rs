@@ -43,17 +43,25 @@ pub fn stdout(bytes: &[u8]) -> Result<(), Error> {
 
 /// Whether stdout is the file at `path` (the same device and inode).
 pub fn stdout_is(path: &std::path::Path) -> bool {
-    use std::os::fd::AsFd;
-    use std::os::unix::fs::MetadataExt;
     let Ok(file) = std::fs::metadata(path) else {
         return false;
     };
-    let Ok(out) = std::io::stdout().as_fd().try_clone_to_owned() else {
+    #[cfg(unix)]
+    let out = {
+        use std::os::fd::AsFd;
+        std::io::stdout().as_fd().try_clone_to_owned()
+    };
+    #[cfg(windows)]
+    let out = {
+        use std::os::windows::io::AsHandle;
+        std::io::stdout().as_handle().try_clone_to_owned()
+    };
+    let Ok(out) = out else {
         return false;
     };
     std::fs::File::from(out)
         .metadata()
-        .is_ok_and(|m| m.dev() == file.dev() && m.ino() == file.ino())
+        .is_ok_and(|m| crate::os::same_file(&m, &file))
 }
 
 /// One line on stderr, `kvenv: ` first. Control characters in `line` (from a server's message,

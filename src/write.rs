@@ -31,9 +31,8 @@
 //! temp file was swept between its creation and its lock notices that its name is gone and starts
 //! over. Where the filesystem has no locks (`try_lock` fails with an error), nothing is removed.
 
-use std::fs::{self, File, Permissions, TryLockError};
+use std::fs::{self, File, TryLockError};
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -42,6 +41,7 @@ use thiserror::Error;
 
 use crate::error::io_reason;
 use crate::files;
+use crate::os;
 
 /// The output (or `.gitignore`) could not be read or written (exit 6).
 #[derive(Debug, Error)]
@@ -169,9 +169,7 @@ pub fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, WriteError> {
 
 /// The permission bits of the existing file at `path` (through symlinks), if there is one.
 pub fn existing_mode(path: &Path) -> Option<u32> {
-    fs::metadata(path)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777)
+    fs::metadata(path).ok().and_then(|m| os::mode(&m))
 }
 
 /// Whether the regular file `target` holds exactly `content`: reads at most one byte more than
@@ -220,25 +218,21 @@ pub fn stage(path: &Path, content: &[u8], mode: u32) -> Result<Staged, WriteErro
     // Before the up-to-date check: most runs end there, and a leftover must not outlive them.
     remove_stale_temps(&dir, &name);
     if holds(&target, content).map_err(|e| WriteError::read(path, io_reason(&e)))? {
-        if existing_mode(&target) != Some(mode) {
-            fs::set_permissions(&target, Permissions::from_mode(mode))
-                .map_err(|e| WriteError::new(path, &e))?;
+        if existing_mode(&target).is_some_and(|m| m != mode) {
+            os::set_mode(&target, mode).map_err(|e| WriteError::new(path, &e))?;
         }
         return Ok(Staged::Unchanged);
     }
-    let owner = fs::metadata(&target).ok().map(|m| (m.uid(), m.gid()));
+    let owner = fs::metadata(&target).ok().and_then(|m| os::owner(&m));
 
     let mut temp = locked_temp(&dir, &name, mode).map_err(|e| WriteError::new(path, &e))?;
     // Created with at most owner read/write (the umask can only take bits away); the exact mode
     // is set before any content is written, so it never exposes more than `mode` allows.
-    temp.as_file()
-        .set_permissions(Permissions::from_mode(mode))
-        .map_err(|e| WriteError::new(path, &e))?;
-    if let Some((uid, gid)) = owner
-        && running_as_root()
+    os::set_file_mode(temp.as_file(), mode).map_err(|e| WriteError::new(path, &e))?;
+    if let Some(owner) = owner
+        && os::is_root()
     {
-        std::os::unix::fs::fchown(temp.as_file(), Some(uid), Some(gid))
-            .map_err(|e| WriteError::new(path, &e))?;
+        os::chown(temp.as_file(), owner).map_err(|e| WriteError::new(path, &e))?;
     }
     temp.write_all(content)
         .and_then(|()| temp.as_file().sync_all())
@@ -276,11 +270,7 @@ impl Staged {
 /// Append `content` to the existing regular file `path` in one write (the `$GITHUB_ENV` file
 /// the runner made for the step). Not a FIFO or device: opened without blocking and checked.
 pub fn append(path: &Path, content: &[u8]) -> Result<(), WriteError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = fs::OpenOptions::new()
-        .append(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
+    let mut file = os::open_nonblocking(fs::OpenOptions::new().append(true), path)
         .map_err(|e| WriteError::new(path, &e))?;
     let kind = file
         .metadata()
@@ -297,12 +287,6 @@ pub fn append(path: &Path, content: &[u8]) -> Result<(), WriteError> {
         .map_err(|e| WriteError::new(path, &e))
 }
 
-/// Whether this process may give files away (`chown` to another user).
-fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// `.NAME.kvenv-`: the start of every temp file name for the output `NAME`.
 fn temp_prefix(name: &str) -> String {
     format!(".{name}.kvenv-")
@@ -314,11 +298,13 @@ const TEMP_SUFFIX: &str = ".tmp";
 fn locked_temp(dir: &Path, name: &str, mode: u32) -> std::io::Result<NamedTempFile> {
     // A handful of tries: each lost race needs a sweep to land in a window of microseconds.
     for _ in 0..8 {
-        let temp = tempfile::Builder::new()
-            .prefix(&temp_prefix(name))
-            .suffix(TEMP_SUFFIX)
-            .permissions(Permissions::from_mode(mode & 0o600))
-            .tempfile_in(dir)?;
+        let prefix = temp_prefix(name);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(TEMP_SUFFIX);
+        if let Some(p) = os::permissions(mode & 0o600) {
+            builder.permissions(p);
+        }
+        let temp = builder.tempfile_in(dir)?;
         if temp.as_file().lock().is_err() {
             // No locks on this filesystem: no sweeper can lock it either, so none removes it.
             return Ok(temp);
@@ -332,10 +318,14 @@ fn locked_temp(dir: &Path, name: &str, mode: u32) -> std::io::Result<NamedTempFi
     ))
 }
 
-/// Whether `path` (not followed if a symlink) is the file open as `file`.
+/// Whether `path` (not followed if a symlink) is the file open as `file`. (Windows cannot tell,
+/// and needs not: a file open there cannot be removed by a sweeper.)
 fn names_file(path: &Path, file: &File) -> bool {
+    if cfg!(not(unix)) {
+        return true;
+    }
     match (fs::symlink_metadata(path), file.metadata()) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        (Ok(a), Ok(b)) => os::same_file(&a, &b),
         _ => false,
     }
 }
@@ -380,6 +370,7 @@ fn remove_stale_temps(dir: &Path, name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn writes_replaces_and_skips_identical() {

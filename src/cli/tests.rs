@@ -35,7 +35,26 @@ fn each_command_takes_only_its_own_flags() {
     let parse =
         |args: &[&str]| Cli::try_parse_from(std::iter::once("kvenv").chain(args.iter().copied()));
     assert!(parse(&["validate", "--address", "x"]).is_err());
-    assert!(parse(&["validate", "-o", "x"]).is_err());
+    // validate checks the plan a sync would run, output flags included.
+    assert!(parse(&["validate", "-o", "x", "--format", "json"]).is_ok());
+    assert!(parse(&["validate", "--timeout", "5s"]).is_err());
+    assert!(parse(&["sync", "--interval", "5s"]).is_err());
+    assert!(parse(&["sync", "--watch", "--interval", "5s", "--exec", "true"]).is_ok());
+    assert!(parse(&["run", "--exec", "x", "--", "true"]).is_err());
+    assert!(
+        parse(&[
+            "run",
+            "--watch",
+            "--grace",
+            "1s",
+            "--restart-signal",
+            "HUP",
+            "--",
+            "true"
+        ])
+        .is_ok()
+    );
+    assert!(parse(&["run", "--grace", "1s", "--", "true"]).is_err());
     assert!(parse(&["run", "-o", "x", "--", "true"]).is_err());
     assert!(parse(&["sync", "--format", "github"]).is_err());
     assert!(parse(&["export", "--format", "github"]).is_ok());

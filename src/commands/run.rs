@@ -16,7 +16,6 @@ use crate::{render, settings};
 /// With `--watch`, or dynamic secrets whose leases must be renewed and then revoked when the
 /// command ends, kvenv stays as its parent instead ([`watch`], [`crate::child`]).
 pub(super) fn run(a: &RunArgs) -> Result<u8, Error> {
-    use std::os::unix::process::CommandExt;
     let ui = ui(&a.verbosity);
     let plan = load(&a.manifest, Overrides::default())?;
     let (program, args) = a
@@ -59,7 +58,14 @@ pub(super) fn run(a: &RunArgs) -> Result<u8, Error> {
         }
         cmd.env(&v.name, v.value.expose());
     }
-    let e = cmd.exec();
+    #[cfg(unix)]
+    let e = std::os::unix::process::CommandExt::exec(&mut cmd);
+    // No exec on Windows: the command runs as kvenv's child, and its code is kvenv's.
+    #[cfg(not(unix))]
+    let e = match cmd.status() {
+        Ok(status) => return Ok(crate::child::exit_code(status)),
+        Err(e) => e,
+    };
     Err(Error::Exec {
         command: program.to_string_lossy().into_owned(),
         reason: crate::error::io_reason(&e),

@@ -26,7 +26,7 @@ pub(super) fn sync(a: &SyncArgs) -> Result<u8, Error> {
         let options = watch::Options {
             interval: Some(a.watch.interval),
             grace: Duration::ZERO,
-            restart_signal: libc::SIGTERM,
+            restart_signal: crate::child::SIGTERM,
         };
         let sink = Sink::File {
             write: Box::new(|fetched: &Fetched| {

@@ -185,12 +185,12 @@ impl State {
             let next = self.next_due();
             tokio::select! {
                 sig = signals.next() => {
-                    match &self.child {
+                    match &mut self.child {
                         Some(child) if !terminal_sent(sig) => child.signal(sig),
                         Some(_) => {}
                         // sync --watch: HUP reads now; INT, TERM and QUIT stop it.
-                        None if sig == libc::SIGHUP => self.next_poll = Some(Instant::now()),
-                        None if matches!(sig, libc::SIGINT | libc::SIGTERM | libc::SIGQUIT) => {
+                        None if sig == child::SIGHUP => self.next_poll = Some(Instant::now()),
+                        None if matches!(sig, child::SIGINT | child::SIGTERM | child::SIGQUIT) => {
                             return Ok(code::OK);
                         }
                         None => {}
