@@ -654,3 +654,91 @@ fn login_in_a_parent_namespace_reads_in_a_child() {
     .file(".env", &format!("{HEADER}A='CANARY-nested'\n"))
     .run();
 }
+
+/// README's GitLab job: its `script` lines, run as the job would, with an ID token signed like
+/// GitLab's (its issuer, the audience the job asks for, the project and environment claims).
+#[test]
+fn gitlab_ci_job() {
+    const GITLAB: &str = "https://gitlab.example.com";
+    let t = Test::new()
+        .kv1("kv")
+        .secret("kv/production/app", json!({"A": "CANARY-gitlab-prod"}))
+        .secret("kv/dev/app", json!({"A": "CANARY-gitlab-dev"}));
+    let policy = t.expand("path \"@/kv/*\" { capabilities = [\"read\"] }");
+    server().ok(
+        "PUT",
+        &format!("sys/policies/acl/{}", t.prefix),
+        Some(json!({ "policy": policy })),
+    );
+    let mount = enable_auth(&t, "jwt");
+    let (key, public) = key_pair(t.dir.path());
+    server().ok(
+        "POST",
+        &format!("auth/{mount}/config"),
+        Some(json!({ "jwt_validation_pubkeys": [public], "bound_issuer": GITLAB })),
+    );
+    server().ok(
+        "POST",
+        &format!("auth/{mount}/role/deploy"),
+        Some(json!({
+            "role_type": "jwt",
+            "user_claim": "project_path",
+            "bound_audiences": ["https://vault.example.com"],
+            "bound_claims": { "project_path": "acme/app", "environment": "production" },
+            "token_policies": [t.prefix],
+            "token_ttl": "10m",
+        })),
+    );
+    let id_token = sign_jwt(
+        &key,
+        json!({"iss": GITLAB, "aud": "https://vault.example.com", "project_path": "acme/app", "environment": "production"}),
+    );
+    let job = crate::readme::snippet("gitlab");
+    assert!(job.contains("aud: https://vault.example.com"), "{job}");
+    let script: Vec<String> = job
+        .lines()
+        .skip_while(|l| l.trim() != "script:")
+        .skip(1)
+        .filter_map(|l| l.trim().strip_prefix("- ").map(str::to_owned))
+        .collect();
+    let ran = t
+        .env_remove("VAULT_TOKEN")
+        .manifest(&format!(
+            "[vault.auth]\nmethod = \"jwt\"\nmount = \"{mount}\"\nrole = \"deploy\"\njwt = {{ env = \"VAULT_ID_TOKEN\" }}\n[vars]\nenv = \"dev\"\n[secrets]\nA = \"@/kv/{{env}}/app\"\n"
+        ))
+        .write("deploy.sh", "#!/bin/sh\nset -a\n. ./.env\n[ \"$A\" = CANARY-gitlab-prod ] && echo deployed\n")
+        .chmod("deploy.sh", 0o755)
+        .args(["--version"])
+        .any_stdout()
+        .run();
+    let out = Command::new("sh")
+        .arg("-ec")
+        .arg(script.join("\n"))
+        .current_dir(ran.dir.path())
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:/usr/bin:/bin",
+                Path::new(env!("CARGO_BIN_EXE_kvenv"))
+                    .parent()
+                    .unwrap()
+                    .display()
+            ),
+        )
+        .env("HOME", ran.dir.path())
+        .env("VAULT_ADDR", &server().addr)
+        .env("VAULT_ID_TOKEN", &id_token)
+        .env("CI_ENVIRONMENT_NAME", "production")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "deployed\n");
+    assert!(
+        !stderr.contains(&id_token) && !stderr.contains("CANARY"),
+        "{stderr}"
+    );
+    // The login's token was revoked when the sync ended.
+    assert_eq!(live_tokens(&mount), 0);
+}

@@ -91,9 +91,10 @@ fn predeploy_step() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "secrets ready\n");
     // Vault down: the step fails with 5 and the file stays.
     let before = ran.read(".env");
+    let closed = crate::server::ClosedPort::new();
     let down = shell(
         ran.dir.path(),
-        "VAULT_ADDR=http://127.0.0.1:9 sh predeploy.sh",
+        &format!("VAULT_ADDR={} sh predeploy.sh", closed.addr()),
     );
     assert_eq!(down.status.code(), Some(5));
     assert_eq!(String::from_utf8_lossy(&down.stdout), "");
@@ -240,4 +241,40 @@ fn database_url_example() {
     );
     want.insert("PG_HOST".into(), "db.internal".into());
     assert_eq!(python_dotenv(&ran.path(".env")), Value::Object(want));
+}
+
+/// README's quick start, its lines run in order against the test server. `init` writes mount
+/// `kv`; this test's mount lives under its prefix, so `--mount` is added to that one line.
+#[test]
+fn quick_start() {
+    let t = Test::new()
+        .kv1("kv")
+        .secret(
+            "kv/shop/prod/database_url",
+            json!({"DATABASE_URL": "postgres://app:CANARY-qs@db/app"}),
+        )
+        .secret(
+            "kv/shop/prod/secret_key",
+            json!({"SECRET_KEY": "CANARY-qs-key"}),
+        );
+    let prefix = t.prefix.clone();
+    let ran = t.args(["--version"]).any_stdout().run();
+    let script = snippet("quickstart").replace(
+        "kvenv init --project shop --env prod",
+        &format!("kvenv init --project shop --env prod --mount {prefix}/kv"),
+    );
+    let out = shell(ran.dir.path(), &format!("set -e\n{script}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = python_dotenv(&ran.path(".env"));
+    assert_eq!(env["DATABASE_URL"], "postgres://app:CANARY-qs@db/app");
+    assert_eq!(env["SECRET_KEY"], "CANARY-qs-key");
+    assert_eq!(crate::test::mode(&ran.path(".env")), 0o600);
+    assert_eq!(ran.read(".gitignore"), "/.env\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("kvenv: .env is up to date"), "{stderr}");
+    assert!(!stderr.contains("CANARY"), "{stderr}");
 }
