@@ -154,34 +154,7 @@ impl Session {
 
     /// Revoke `leases` (best effort, 5 s in all), saying so for each failure.
     pub fn revoke_leases(&self, leases: &[Lease], ui: &Ui) {
-        if leases.is_empty() {
-            return;
-        }
-        self.client
-            .set_deadline(Instant::now() + Duration::from_secs(5));
-        let outcome = self.runtime.block_on(async {
-            tokio::time::timeout(
-                Duration::from_secs(5),
-                futures_util::future::join_all(
-                    leases.iter().map(|l| dynamic::revoke(&self.client, l)),
-                ),
-            )
-            .await
-        });
-        match outcome {
-            Ok(results) => {
-                for (lease, result) in leases.iter().zip(results) {
-                    match result {
-                        Ok(()) => ui.detail(&format!("revoked the lease of {}", lease.path)),
-                        Err(e) => ui.warn(&format!(
-                            "could not revoke the lease of {}: {e}",
-                            lease.path
-                        )),
-                    }
-                }
-            }
-            Err(_) => ui.warn("could not revoke the leases: no answer within 5s"),
-        }
+        self.runtime.block_on(revoke(&self.client, leases, ui));
     }
 }
 
@@ -255,5 +228,28 @@ pub(super) fn report(fetched: &Fetched, ui: &Ui) {
     }
     for (label, why) in &fetched.skipped {
         ui.detail(&format!("{label} skipped (optional): {why}"));
+    }
+}
+
+/// Revoke `leases` (best effort, 5 s in all), saying so for each one that fails.
+pub(super) async fn revoke(client: &Client, leases: &[Lease], ui: &Ui) {
+    if leases.is_empty() {
+        return;
+    }
+    client.set_deadline(Instant::now() + Duration::from_secs(5));
+    let all = futures_util::future::join_all(leases.iter().map(|l| dynamic::revoke(client, l)));
+    match tokio::time::timeout(Duration::from_secs(5), all).await {
+        Ok(results) => {
+            for (lease, result) in leases.iter().zip(results) {
+                match result {
+                    Ok(()) => ui.detail(&format!("revoked the lease of {}", lease.path)),
+                    Err(e) => ui.warn(&format!(
+                        "could not revoke the lease of {}: {e}",
+                        lease.path
+                    )),
+                }
+            }
+        }
+        Err(_) => ui.warn("could not revoke the leases: no answer within 5s"),
     }
 }

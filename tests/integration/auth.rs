@@ -61,25 +61,11 @@ fn live_tokens(mount: &str) -> usize {
 }
 
 fn approle(t: &Test) -> (String, String, String) {
-    let mount = enable_auth(t, "approle");
-    server().ok(
-        "POST",
-        &format!("auth/{mount}/role/app"),
-        Some(json!({ "token_policies": [t.prefix], "token_ttl": "10m" })),
+    let mount = format!("{}-approle", t.prefix);
+    let (role_id, secret_id) = server().approle(
+        &mount,
+        json!({ "token_policies": [t.prefix], "token_ttl": "10m" }),
     );
-    let role_id =
-        server().ok("GET", &format!("auth/{mount}/role/app/role-id"), None)["data"]["role_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    let secret_id = server().ok(
-        "POST",
-        &format!("auth/{mount}/role/app/secret-id"),
-        Some(json!({})),
-    )["data"]["secret_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     (mount, role_id, secret_id)
 }
 

@@ -113,19 +113,9 @@ fn the_printed_policy_is_enough_to_read_renew_and_revoke() {
         assert!(policy.contains(rule), "{policy}");
     }
     let name = format!("{}-db", ran.prefix);
-    server().ok(
-        "POST",
-        &format!("sys/policies/acl/{name}"),
-        Some(json!({ "policy": policy })),
-    );
-    let token = server().ok(
-        "POST",
-        "auth/token/create",
-        Some(json!({"policies": [name], "no_default_policy": true, "ttl": "10m"})),
-    )["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    server().policy(&name, &policy);
+    let token =
+        server().token(json!({"policies": [name], "no_default_policy": true, "ttl": "10m"}));
     let psql = postgres().psql_path();
     let ran = ran
         .again()
@@ -209,37 +199,16 @@ fn sync_keeps_the_credentials_and_the_login_that_holds_them() {
     let prefix = t.prefix.clone();
     // An AppRole login whose token the run would revoke, were the leases not hanging on it.
     let approle = format!("{prefix}-approle");
-    server().ok(
-        "POST",
-        &format!("sys/auth/{approle}"),
-        Some(json!({"type": "approle"})),
+    server().policy(
+        &approle,
+        &format!(
+            "path \"{prefix}/database/creds/app\" {{ capabilities = [\"read\"] }}\npath \"sys/leases/*\" {{ capabilities = [\"update\"] }}\n"
+        ),
     );
-    let policy = format!(
-        "path \"{prefix}/database/creds/app\" {{ capabilities = [\"read\"] }}\npath \"sys/leases/*\" {{ capabilities = [\"update\"] }}\n"
+    let (role_id, secret_id) = server().approle(
+        &approle,
+        json!({"token_policies": [approle], "token_ttl": "10m"}),
     );
-    server().ok(
-        "POST",
-        &format!("sys/policies/acl/{approle}"),
-        Some(json!({ "policy": policy })),
-    );
-    server().ok(
-        "POST",
-        &format!("auth/{approle}/role/app"),
-        Some(json!({"token_policies": [approle], "token_ttl": "10m"})),
-    );
-    let role_id =
-        server().ok("GET", &format!("auth/{approle}/role/app/role-id"), None)["data"]["role_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    let secret_id = server().ok(
-        "POST",
-        &format!("auth/{approle}/role/app/secret-id"),
-        Some(json!({})),
-    )["data"]["secret_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let manifest = format!(
         "[vault.auth]\nmethod = \"approle\"\nmount = \"{approle}\"\nrole_id = {{ env = \"ROLE_ID\" }}\nsecret_id = {{ env = \"SECRET_ID\" }}\n{}",
         manifest()

@@ -254,19 +254,9 @@ fn the_folder_policy_is_enough_and_no_more() {
             .stderr("")
             .run();
         let name = format!("{}-folder-{recursive}", ran.prefix);
-        server().ok(
-            "PUT",
-            &format!("sys/policies/acl/{name}"),
-            Some(json!({ "policy": ran.stdout })),
-        );
-        let token = server().ok(
-            "POST",
-            "auth/token/create",
-            Some(json!({"policies": [name], "no_default_policy": true, "ttl": "10m"})),
-        )["auth"]["client_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        server().policy(&name, &ran.stdout);
+        let token =
+            server().token(json!({"policies": [name], "no_default_policy": true, "ttl": "10m"}));
         let expected = if recursive {
             format!(
                 "{HEADER}API_KEY='CANARY-api-key'\nCACHE_URL='redis://cache'\nDB_PASSWORD='CANARY-db-pw'\nDB_USER='app'\nMAIL_TOKEN='CANARY-mail'\n"

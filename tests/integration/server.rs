@@ -473,6 +473,48 @@ impl Server {
         value
     }
 
+    /// A new token (`auth/token/create` with `body`); its secret.
+    pub fn token(&self, body: Value) -> String {
+        self.ok("POST", "auth/token/create", Some(body))["auth"]["client_token"]
+            .as_str()
+            .expect("a token")
+            .to_owned()
+    }
+
+    /// Store the ACL policy `text` as `name`.
+    pub fn policy(&self, name: &str, text: &str) {
+        self.ok(
+            "PUT",
+            &format!("sys/policies/acl/{name}"),
+            Some(json!({ "policy": text })),
+        );
+    }
+
+    /// An AppRole method at `mount` (enabled here) with a role `app` set up by `role` (its
+    /// policies, TTLs); the role and secret ids to log in with.
+    pub fn approle(&self, mount: &str, role: Value) -> (String, String) {
+        self.ok(
+            "POST",
+            &format!("sys/auth/{mount}"),
+            Some(json!({"type": "approle"})),
+        );
+        self.ok("POST", &format!("auth/{mount}/role/app"), Some(role));
+        let role_id =
+            self.ok("GET", &format!("auth/{mount}/role/app/role-id"), None)["data"]["role_id"]
+                .as_str()
+                .expect("a role id")
+                .to_owned();
+        let secret_id = self.ok(
+            "POST",
+            &format!("auth/{mount}/role/app/secret-id"),
+            Some(json!({})),
+        )["data"]["secret_id"]
+            .as_str()
+            .expect("a secret id")
+            .to_owned();
+        (role_id, secret_id)
+    }
+
     /// The number of lines in the audit log so far.
     pub fn audit_mark(&self) -> usize {
         std::fs::read_to_string(&self.audit_log)

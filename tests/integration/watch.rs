@@ -159,14 +159,8 @@ fn a_command_that_ignores_the_restart_signal_is_killed_after_the_grace() {
 #[test]
 fn a_renewable_token_is_kept_alive_past_its_ttl() {
     let t = app();
-    let token = server().ok(
-        "POST",
-        "auth/token/create",
-        Some(json!({"ttl": "3s", "explicit_max_ttl": "60s", "policies": ["default", "root"]})),
-    )["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = server()
+        .token(json!({"ttl": "3s", "explicit_max_ttl": "60s", "policies": ["default", "root"]}));
     let mut running = t
         .env("VAULT_TOKEN", &token)
         .canary(&token)
@@ -264,14 +258,7 @@ fn sync_watch_keeps_the_file_through_an_outage() {
 #[test]
 fn sync_watch_stops_with_exit_3_when_its_token_is_revoked() {
     let t = app();
-    let token = server().ok(
-        "POST",
-        "auth/token/create",
-        Some(json!({"ttl": "1h", "policies": ["root"]})),
-    )["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = server().token(json!({"ttl": "1h", "policies": ["root"]}));
     let mut running = t
         .env("VAULT_TOKEN", &token)
         .canary(&token)
@@ -293,34 +280,15 @@ fn sync_watch_stops_with_exit_3_when_its_token_is_revoked() {
 /// head that logs in with it and the role and secret ids.
 fn approle(t: &Test, ttl: &str, max_ttl: &str) -> (String, String, String) {
     let mount = t.expand("@/approle");
-    server().ok(
-        "POST",
-        &format!("sys/auth/{mount}"),
-        Some(json!({"type": "approle"})),
+    let policy = format!("{}-watch", t.prefix);
+    server().policy(
+        &policy,
+        &t.expand("path \"@/kv/*\" { capabilities = [\"read\"] }"),
     );
-    server().ok(
-        "POST",
-        &format!("auth/{mount}/role/app"),
-        Some(json!({"token_policies": ["root-like"], "token_ttl": ttl, "token_max_ttl": max_ttl})),
+    let (role_id, secret_id) = server().approle(
+        &mount,
+        json!({"token_policies": [policy], "token_ttl": ttl, "token_max_ttl": max_ttl}),
     );
-    server().ok(
-        "POST",
-        "sys/policies/acl/root-like",
-        Some(json!({"policy": "path \"*\" { capabilities = [\"read\", \"list\", \"update\", \"create\"] }"})),
-    );
-    let role_id =
-        server().ok("GET", &format!("auth/{mount}/role/app/role-id"), None)["data"]["role_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    let secret_id = server().ok(
-        "POST",
-        &format!("auth/{mount}/role/app/secret-id"),
-        Some(json!({})),
-    )["data"]["secret_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let head = format!(
         "[vault.auth]\nmethod = \"approle\"\nmount = \"{mount}\"\nrole_id = {{ env = \"ROLE_ID\" }}\nsecret_id = {{ env = \"SECRET_ID\" }}\n"
     );
@@ -368,14 +336,7 @@ fn a_login_token_at_its_max_ttl_is_replaced_by_logging_in_again() {
 #[test]
 fn run_watch_keeps_the_command_when_its_token_is_revoked() {
     let t = app();
-    let token = server().ok(
-        "POST",
-        "auth/token/create",
-        Some(json!({"ttl": "1h", "policies": ["root"]})),
-    )["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = server().token(json!({"ttl": "1h", "policies": ["root"]}));
     let mut running = t
         .env("VAULT_TOKEN", &token)
         .canary(&token)

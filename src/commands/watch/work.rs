@@ -111,24 +111,5 @@ pub(super) async fn bounded(
 
 /// Revoke `leases` (best effort, 5 s).
 pub(super) async fn revoke(ctx: &Ctx<'_>, leases: &[Lease], ui: &Ui) {
-    if leases.is_empty() {
-        return;
-    }
-    ctx.client
-        .set_deadline(Instant::now() + Duration::from_secs(5));
-    let all = futures_util::future::join_all(leases.iter().map(|l| dynamic::revoke(ctx.client, l)));
-    match tokio::time::timeout(Duration::from_secs(5), all).await {
-        Ok(results) => {
-            for (lease, result) in leases.iter().zip(results) {
-                match result {
-                    Ok(()) => ui.detail(&format!("revoked the lease of {}", lease.path)),
-                    Err(e) => ui.warn(&format!(
-                        "could not revoke the lease of {}: {e}",
-                        lease.path
-                    )),
-                }
-            }
-        }
-        Err(_) => ui.warn("could not revoke the replaced leases: no answer within 5s"),
-    }
+    crate::commands::session::revoke(ctx.client, leases, ui).await;
 }
