@@ -225,11 +225,7 @@ pub async fn renew_self(client: &Client, increment: Duration) -> Result<Life, Va
             ttl: Duration::ZERO,
             renewable: false,
         })),
-        403 if client.token_is_bad().await? => Err(VaultError::TokenRejected),
-        403 => Err(VaultError::Forbidden {
-            capability: "update",
-            api_path: "auth/token/renew-self".into(),
-        }),
+        403 => Err(super::refused(client, "update", "auth/token/renew-self".into()).await),
         status => Err(not_renewable(status, reply.errors())),
     }
 }

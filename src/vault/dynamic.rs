@@ -43,23 +43,10 @@ pub async fn read(client: &Client, path: &str) -> Result<Dynamic, VaultError> {
     let warnings = reply.warnings();
     match reply.status {
         200 => {}
-        403 => {
-            return Err(if client.token_is_bad().await? {
-                VaultError::TokenRejected
-            } else {
-                VaultError::Forbidden {
-                    capability: "read",
-                    api_path: path.to_owned(),
-                }
-            });
-        }
+        403 => return Err(super::refused(client, "read", path.to_owned()).await),
         404 => {
-            let errors = reply.errors();
-            if errors.contains("namespace not found") {
-                return Err(VaultError::NamespaceNotFound { message: errors });
-            }
-            if errors.contains("no handler for route") {
-                return Err(VaultError::NoMount { message: errors });
+            if let Some(e) = super::not_found_elsewhere(&reply) {
+                return Err(e);
             }
             return Ok(Dynamic {
                 read: Read::Missing,
@@ -170,14 +157,7 @@ async fn refused(
     api_path: &str,
 ) -> VaultError {
     if status == 403 {
-        return match client.token_is_bad().await {
-            Ok(true) => VaultError::TokenRejected,
-            Ok(false) => VaultError::Forbidden {
-                capability: "update",
-                api_path: api_path.to_owned(),
-            },
-            Err(e) => e,
-        };
+        return super::refused(client, "update", api_path.to_owned()).await;
     }
     super::auth::not_renewable(status, errors.replace(lease.id.expose(), "<lease id>"))
 }

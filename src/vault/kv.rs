@@ -222,23 +222,10 @@ pub async fn read(client: &Client, secret: &KvRef) -> Result<Read, VaultError> {
     let warnings = reply.warnings();
     match reply.status {
         200 => {}
-        403 => {
-            return Err(if client.token_is_bad().await? {
-                VaultError::TokenRejected
-            } else {
-                VaultError::Forbidden {
-                    capability: "read",
-                    api_path: secret.api_path(Op::Data),
-                }
-            });
-        }
+        403 => return Err(super::refused(client, "read", secret.api_path(Op::Data)).await),
         404 => {
-            let errors = reply.errors();
-            if errors.contains("namespace not found") {
-                return Err(VaultError::NamespaceNotFound { message: errors });
-            }
-            if errors.contains("no handler for route") {
-                return Err(VaultError::NoMount { message: errors });
+            if let Some(e) = super::not_found_elsewhere(&reply) {
+                return Err(e);
             }
             if mount.version == KvVersion::V1
                 && warnings

@@ -27,6 +27,35 @@ use crate::error::code;
 
 pub use client::Client;
 
+/// What a 403 means: the token is bad (invalid, expired, revoked), or its policies do not
+/// allow `capability` on `api_path` (see [`Client::token_is_bad`]).
+pub(crate) async fn refused(
+    client: &Client,
+    capability: &'static str,
+    api_path: String,
+) -> VaultError {
+    match client.token_is_bad().await {
+        Ok(true) => VaultError::TokenRejected,
+        Ok(false) => VaultError::Forbidden {
+            capability,
+            api_path,
+        },
+        Err(e) => e,
+    }
+}
+
+/// A 404 that is not about the path: the namespace or the mount is not there.
+pub(crate) fn not_found_elsewhere(reply: &client::Reply) -> Option<VaultError> {
+    let errors = reply.errors();
+    if errors.contains("namespace not found") {
+        Some(VaultError::NamespaceNotFound { message: errors })
+    } else if errors.contains("no handler for route") {
+        Some(VaultError::NoMount { message: errors })
+    } else {
+        None
+    }
+}
+
 /// A failed conversation with the server.
 #[derive(Debug, Clone, Error)]
 pub enum VaultError {

@@ -15,6 +15,18 @@ const LONG: Duration = Duration::from_secs(20);
 /// A child that records the value it got, and its stop, in `seen`.
 const CHILD: &str = r#"echo "$API_KEY" >> seen; trap 'echo stopped >> seen; exit 0' TERM; while :; do sleep 0.1; done"#;
 
+/// `kvenv run --watch` of [`CHILD`], polling every 300 ms.
+const RUN_WATCH: [&str; 8] = [
+    "run",
+    "--watch",
+    "--interval",
+    "300ms",
+    "--",
+    "sh",
+    "-c",
+    CHILD,
+];
+
 fn app() -> Test {
     Test::new()
         .kv2("kv")
@@ -32,18 +44,7 @@ fn put(t_prefix: &str, value: &str) {
 
 #[test]
 fn a_changed_value_restarts_the_command_with_it_and_nothing_else_does() {
-    let mut running = app()
-        .args([
-            "run",
-            "--watch",
-            "--interval",
-            "300ms",
-            "--",
-            "sh",
-            "-c",
-            CHILD,
-        ])
-        .spawn();
+    let mut running = app().args(RUN_WATCH).spawn();
     running.wait_until("the first start", LONG, || {
         running.read("seen") == "CANARY-first\n"
     });
@@ -71,19 +72,7 @@ fn a_changed_value_restarts_the_command_with_it_and_nothing_else_does() {
 fn an_outage_keeps_the_command_running_and_is_reported_once_each_way() {
     let t = app();
     let proxy = Proxy::forward(&server().addr).start();
-    let mut running = t
-        .env("VAULT_ADDR", &proxy.addr)
-        .args([
-            "run",
-            "--watch",
-            "--interval",
-            "300ms",
-            "--",
-            "sh",
-            "-c",
-            CHILD,
-        ])
-        .spawn();
+    let mut running = t.env("VAULT_ADDR", &proxy.addr).args(RUN_WATCH).spawn();
     running.wait_until("the first start", LONG, || {
         running.read("seen") == "CANARY-first\n"
     });
@@ -340,16 +329,7 @@ fn run_watch_keeps_the_command_when_its_token_is_revoked() {
     let mut running = t
         .env("VAULT_TOKEN", &token)
         .canary(&token)
-        .args([
-            "run",
-            "--watch",
-            "--interval",
-            "300ms",
-            "--",
-            "sh",
-            "-c",
-            CHILD,
-        ])
+        .args(RUN_WATCH)
         .spawn();
     running.wait_until("the start", LONG, || {
         running.read("seen") == "CANARY-first\n"
