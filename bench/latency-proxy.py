@@ -21,9 +21,10 @@ request by request, for the folder-import and watch scenarios:
   (which has no SCAN) does, one RTT after it was sent, and forwards everything else: OpenBao then
   looks like Vault to a client that tries SCAN first and lists level by level when refused.
 - --request-log FILE appends one line per event: `TIME CONN conn` for a new connection,
-  `TIME CONN req METHOD BYTES fwd|refused` for a request (head and body), `TIME CONN down BYTES`
-  for each chunk towards the client (the refusals included). TIME is time.monotonic(), CONN the
-  connection's number. It holds sizes and methods only, never a path, header or body.
+  `TIME CONN req METHOD BYTES fwd|refused AREA` for a request (head and body; AREA is the path's
+  first segment after /v1/: `sys`, `auth` or the mount), `TIME CONN down BYTES` for each chunk
+  towards the client (the refusals included). TIME is time.monotonic(), CONN the connection's
+  number. It holds sizes, methods and areas only, never a whole path, a header or a body.
 Requests are assumed not to be pipelined (no HTTP client here pipelines); a request with a chunked
 body or an oversized head ends the parsing of its connection, whose later bytes are forwarded (and
 logged) as they come, as `up BYTES`.
@@ -170,10 +171,14 @@ async def pump_raw(reader, way, delay, log, conn, kind):
 
 
 def request_head(head):
-    """(method, body length) of a request head, or None when its body length is unknown here
-    (chunked, or a Content-Length that is not a number)."""
+    """(method, area, body length) of a request head, or None when its body length is unknown
+    here (chunked, or a Content-Length that is not a number). The area is the first segment of
+    the path after /v1/ (`sys`, `auth`, or a mount such as `kv`): what the log may say of it."""
     lines = head.decode("latin-1").split("\r\n")
-    method = lines[0].split(" ", 1)[0]
+    method, _, rest = lines[0].partition(" ")
+    target = rest.partition(" ")[0]
+    area = target[4:].split("/", 1)[0].split("?", 1)[0] if target.startswith("/v1/") else ""
+    area = area if area and area.isprintable() and len(area) <= 64 else "-"
     length = 0
     for line in lines[1:]:
         name, _, value = line.partition(":")
@@ -184,7 +189,7 @@ def request_head(head):
             if not value.isdigit():
                 return None
             length = int(value)
-    return method, length
+    return method, area, length
 
 
 async def pump_requests(reader, up, down, delay, refuse_scan, log, conn):
@@ -215,21 +220,21 @@ async def pump_requests(reader, up, down, delay, refuse_scan, log, conn):
                     log.event(conn, "up", len(buf))
                 await pump_raw(reader, up, delay, log, conn, "up")
                 return
-            if parsed is None or len(buf) < end + 4 + parsed[1]:
+            if parsed is None or len(buf) < end + 4 + parsed[2]:
                 break  # wait for the rest of the request
-            method, length = parsed
+            method, area, length = parsed
             request, buf = buf[: end + 4 + length], buf[end + 4 + length :]
             if refuse_scan and method == "SCAN":
                 # The server's answer would leave it one way after the request arrived there.
                 due = max(now + delay, up.not_before) + delay
                 down.put(due, REFUSAL)
                 if log:
-                    log.event(conn, "req", method, len(request), "refused")
+                    log.event(conn, "req", method, len(request), "refused", area)
                     log.event(conn, "down", len(REFUSAL))
             else:
                 up.put(now + delay, request)
                 if log:
-                    log.event(conn, "req", method, len(request), "fwd")
+                    log.event(conn, "req", method, len(request), "fwd", area)
 
 
 def write_atomically(path, text):

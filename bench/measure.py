@@ -322,6 +322,9 @@ class FolderRow(Row):
     listing: str = ""  # "SCAN", "LIST, SCAN refused", or "" for the explicit manifest
     folder_line: str = ""  # kvenv -v's line on the folder: "SCAN, 1 request"
     counted: dict = field(default_factory=dict)  # the proxy's count of the checked run
+    # Each timed run's first read of a secret, ms after its first request reached the proxy:
+    # what the listing (and the mount lookup) made the reads wait.
+    first_read_ms: list = field(default_factory=list)
 
 
 @dataclass
@@ -428,17 +431,22 @@ def proxy_events(path, offset, since, until):
 
 
 def count_events(events):
-    """Requests by method (a refused SCAN as `SCAN refused`), bytes each way, connections."""
-    out = {"requests": 0, "methods": {}, "refused": 0, "up": 0, "down": 0, "conns": 0}
+    """Requests by method and area, in the order they first came (`GET sys`, `SCAN kv refused`,
+    `GET kv`, ...), bytes each way, connections, and when the first read of a secret came (a GET
+    outside sys/ and auth/), in ms after the first event."""
+    out = {"requests": 0, "methods": {}, "up": 0, "down": 0, "conns": 0, "first_read_ms": None}
     methods = collections.Counter()
     for e in events:
         kind = e[2] if len(e) > 2 else ""
         if kind == "conn":
             out["conns"] += 1
         elif kind == "req" and len(e) >= 6:
+            area = e[6] if len(e) > 6 else "-"
             out["requests"] += 1
-            methods[e[3] + (" refused" if e[5] == "refused" else "")] += 1
+            methods[f"{e[3]} {area}" + (" refused" if e[5] == "refused" else "")] += 1
             out["up"] += int(e[4])
+            if out["first_read_ms"] is None and e[3] == "GET" and area not in ("sys", "auth", "-"):
+                out["first_read_ms"] = (e[0] - events[0][0]) * 1000.0
         elif kind in ("up", "down") and len(e) >= 4:
             out[kind] += int(e[3])
     out["methods"] = dict(methods)
@@ -817,11 +825,15 @@ class Bench:
                 row.folder_line = f"{found.group(1)}, {found.group(2)}"
             if t.log:
                 row.counted = count_events(proxy_events(t.log, offset, since, until))
-            runs.append((row, d, argv, env))
+            runs.append((row, t, d, argv, env))
+        windows = []  # (row, log, log size before, start, end) of each timed run
         for _ in range(reps):
-            for row, d, argv, env in runs:
+            for row, t, d, argv, env in runs:
                 remove(os.path.join(d, ".env"))
+                offset, since = log_size(t.log), time.monotonic()
                 ms, rss, rc, cpu_ms = run_once(argv, d, env, self.args.cmd_timeout)
+                if t.log:
+                    windows.append((row, t.log, offset, since, time.monotonic()))
                 if rc != 0:
                     raise BenchError(f"{row.label} failed on {network} (exit {rc})")
                 wrong = check_env(os.path.join(d, ".env"), sc.expected)
@@ -830,6 +842,15 @@ class Bench:
                 row.times_ms.append(ms)
                 row.rss_kb.append(rss)
                 row.cpu_ms.append(cpu_ms)
+        # When each timed run's reads began, from the proxies' logs, read once per log.
+        for log in dict.fromkeys(w[1] for w in windows):
+            mine = [w for w in windows if w[1] == log]
+            events = proxy_events(log, min(w[2] for w in mine), min(w[3] for w in mine),
+                                  max(w[4] for w in mine))
+            for row, _, _, since, until in mine:
+                first = count_events([e for e in events if since <= e[0] <= until])["first_read_ms"]
+                if first is not None:
+                    row.first_read_ms.append(first)
         for row, *_ in runs:
             how = f", {row.listing}" if row.listing else ""
             self.say(f"  {network[:28]:28} {row.method:8}{how}: median {fmt_ms(row.median)} ms "
@@ -1253,10 +1274,7 @@ def counted_cell(c):
     """The proxy's count of one run: requests by method, then connections."""
     if not c:
         return "—"
-    order = ["SCAN refused", "SCAN", "LIST", "GET"]
-    methods = sorted(c["methods"].items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order
-                                                           else len(order), kv[0]))
-    text = ", ".join(f"{n} {m}" for m, n in methods)
+    text = ", ".join(f"{n} {m}" for m, n in c["methods"].items())
     return f"{text}; {c['conns']} TCP connection{'s' if c['conns'] != 1 else ''}"
 
 
@@ -1277,13 +1295,17 @@ def folder_section(bench, by):
         "as with the explicit manifest. The counting proxies pass every other request on and "
         "log its method and size; without added latency they still cost a Python hop, so compare "
         "rows within one network. The token carries `default`, the read policy and `list` + "
-        "`scan` on the tree. HTTP requests: as kvenv counts them with `-v` (the mount lookup and "
-        "a refused `SCAN` included), and as the proxy counted them in the same checked run."
+        "`scan` on the tree. Through the proxies, the first read of a secret came that long after "
+        "the run's first request (median): what the mount lookup and the listing made the reads "
+        "wait. HTTP requests: as kvenv counts them with `-v` (the mount lookup and a refused "
+        "`SCAN` included), and as the proxy counted them in the checked run, by method and the "
+        "path's first segment (`sys`: the mount lookup)."
     )
     L.append("")
     L.append("| network | manifest | listing | wall median ms | min–max | × explicit | CPU ms "
-             "| peak RSS | HTTP requests (kvenv -v) | counted by the proxy |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|")
+             "| peak RSS | first read of a secret after | HTTP requests (kvenv -v) "
+             "| counted by the proxy |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
     base = {}
     for r in rows:
         if r.method == "explicit":
@@ -1294,8 +1316,9 @@ def folder_section(bench, by):
         listing = r.listing + (f" (kvenv: {r.folder_line.split(', ')[1]})" if r.folder_line else "")
         L.append(
             f"| {r.network} | {r.label} | {listing or '—'} | **{fmt_ms(r.median)}** ({len(r.times_ms)}) "
-            f"| {spread(r)} | {ratio} | {cpu(r)} | {rss(r)} | {r.requests} "
-            f"| {counted_cell(r.counted)} |"
+            f"| {spread(r)} | {ratio} | {cpu(r)} | {rss(r)} "
+            f"| {fmt_ms(statistics.median(r.first_read_ms)) + ' ms' if r.first_read_ms else '—'} "
+            f"| {r.requests} | {counted_cell(r.counted)} |"
         )
     L.append("")
     notes = []
@@ -1323,9 +1346,10 @@ def folder_section(bench, by):
     if notes:
         L.append("What it shows: " + "; ".join(notes) + ". A folder line costs its listing on top "
                  "of the reads the explicit manifest makes anyway: one request with `SCAN`, one "
-                 "per folder of the tree with `LIST`, whose levels go one after the other (each "
-                 "level's folders are listed concurrently), so at a round trip's distance the "
-                 "tree's depth counts, not its width.")
+                 "per folder of the tree with `LIST`. The levels are listed one after the other "
+                 "(a level's folders concurrently, as many at a time as kvenv reads), so at a "
+                 "round trip's distance `LIST` costs at least a round trip per level before the "
+                 "first read: the column \"first read of a secret after\".")
         L.append("")
     return L
 
@@ -1343,7 +1367,7 @@ def watch_section(bench):
         return statistics.median(values), ("" if lo == hi else f" ({lo:,.0f}–{hi:,.0f})")
 
     def methods(counts):
-        return ", ".join(f"{n:g} {m}" for m, n in sorted(counts.items()))
+        return ", ".join(f"{n:g} {m}" for m, n in counts.items())
 
     def label(run):
         return run.title + (", `kv_version` declared" if run.declared else "")
@@ -1356,7 +1380,8 @@ def watch_section(bench):
         "which saves the mount lookup), through a proxy without added latency that logs each "
         f"request's method and size and each answer's size, for {first.window_s:.0f} s, then "
         "`SIGTERM` (exit 0, the `.env` checked). The log is cut into bursts, one per interval; the "
-        "first read (it also looks the token up, for its renewal) is shown apart, and an interval "
+        "first read (it also looks the token up, for its renewal: `GET auth`) is shown apart, and "
+        "an interval "
         "cut by the `SIGTERM` is left out. Bytes are HTTP bytes (request line, headers and body; "
         "the answer's head and body), not TCP/IP headers. Medians over the intervals, their range "
         "in brackets when they differ."
@@ -1400,7 +1425,8 @@ def watch_section(bench):
         text.append(
             f", and makes {' or '.join(f'{x:g}' for x in beyond)} more request than N with the "
             f"manifest as it is, {' or '.join(f'{x:g}' for x in declared)} with the KV version "
-            "declared: the difference is the mount lookup, made again each interval unless declared"
+            "declared: the difference is the mount lookup (`GET sys`, kvenv's "
+            "`sys/internal/ui/mounts/...`), made again each interval unless the version is declared"
         )
     text.append("; " + "; ".join(parts) + ". ")
     if all(b["conns"] == 0 for run in runs for b in run.steady):
