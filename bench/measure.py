@@ -246,7 +246,8 @@ def make_tree(dims):
         vars_[name] = (f"kv/{path}", name)
         expected[name] = value
     shape = " × ".join(str(d) for d in dims)
-    return data, Scenario("tree", f"folder of N = {len(vars_)} ({shape} tree)", "kv", vars_, expected)
+    title = f"folder of N = {len(vars_)} ({shape} tree)"
+    return data, Scenario("tree", title, "kv", vars_, expected)
 
 
 @dataclass
@@ -903,7 +904,7 @@ class Bench:
             p.send_signal(signal.SIGTERM)
             done = reap(15)
             if done is None:
-                raise BenchError(f"kvenv sync --watch did not stop within 15 s of SIGTERM on {t.title}")
+                raise BenchError(f"kvenv sync --watch outlived its SIGTERM by 15 s on {t.title}")
         finally:
             if p.returncode is None:
                 os.killpg(p.pid, signal.SIGKILL)
@@ -926,7 +927,8 @@ class Bench:
         self.watch_runs.append(run)
         per = statistics.median(b["requests"] for b in steady)
         size = statistics.median(b["up"] + b["down"] for b in steady)
-        self.say(f"  watch {sc.key:7} {'declared' if declared else 'default':8} {len(steady)} intervals: {per:g} requests, "
+        kind = "declared" if declared else "default"
+        self.say(f"  watch {sc.key:7} {kind:8} {len(steady)} intervals: {per:g} requests, "
                  f"{size:.0f} bytes each (first read: {found[0]['requests']} requests)")
 
 
@@ -1287,19 +1289,20 @@ def folder_section(bench, by):
     L = [f"## Folder import, N = {n}", ""]
     L.append(
         f"`kvenv sync` of a tree of {bench.tree_shape} one-key secrets (3 levels: "
-        f"`kv/{TREE}/l3/l7/t0375`, key `T0375`), with one recursive folder line (`\"*\" = {{ path = \"kv/{TREE}/\", "
-        "recursive = true }`) against the explicit manifest of the same secrets, interleaved, "
-        "every `.env` checked to hold all the values. OpenBao lists the tree in one `SCAN`; "
-        "through a proxy that answers `SCAN` with 405 as HashiCorp Vault does, kvenv lists it "
-        "level by level, one `LIST` per folder. Each listing is followed by one read per secret, "
-        "as with the explicit manifest. The counting proxies pass every other request on and "
-        "log its method and size; without added latency they still cost a Python hop, so compare "
-        "rows within one network. The token carries `default`, the read policy and `list` + "
-        "`scan` on the tree. Through the proxies, the first read of a secret came that long after "
-        "the run's first request (median): what the mount lookup and the listing made the reads "
-        "wait. HTTP requests: as kvenv counts them with `-v` (the mount lookup and a refused "
-        "`SCAN` included), and as the proxy counted them in the checked run, by method and the "
-        "path's first segment (`sys`: the mount lookup)."
+        f"`kv/{TREE}/l3/l7/t0375`, key `T0375`), with one recursive folder line (`\"*\" = {{ "
+        f"path = \"kv/{TREE}/\", recursive = true }}`) against the explicit manifest of the same "
+        "secrets, interleaved, every `.env` checked to hold all the values. OpenBao lists the tree in "
+        "one `SCAN`; through a proxy that answers `SCAN` with 405 as HashiCorp Vault does, "
+        "kvenv lists it level by level, one `LIST` per folder. Each listing is followed by "
+        "one read per secret, as with the explicit manifest. The counting proxies pass every "
+        "other request on and log its method and size; without added latency they still cost "
+        "a Python hop, so compare rows within one network. The token carries `default`, the "
+        "read policy and `list` + `scan` on the tree. Through the proxies, the first read of "
+        "a secret came that long after the run's first request (median): what the mount "
+        "lookup and the listing made the reads wait. HTTP requests: as kvenv counts them with "
+        "`-v` (the mount lookup and a refused `SCAN` included), and as the proxy counted them "
+        "in the checked run, by method and the path's first segment (`sys`: the mount "
+        "lookup)."
     )
     L.append("")
     L.append("| network | manifest | listing | wall median ms | min–max | × explicit | CPU ms "
@@ -1315,7 +1318,8 @@ def folder_section(bench, by):
         ratio = f"{r.median / b:.2f}×" if b and r.median and r.method != "explicit" else "—"
         listing = r.listing + (f" (kvenv: {r.folder_line.split(', ')[1]})" if r.folder_line else "")
         L.append(
-            f"| {r.network} | {r.label} | {listing or '—'} | **{fmt_ms(r.median)}** ({len(r.times_ms)}) "
+            f"| {r.network} | {r.label} | {listing or '—'} "
+            f"| **{fmt_ms(r.median)}** ({len(r.times_ms)}) "
             f"| {spread(r)} | {ratio} | {cpu(r)} | {rss(r)} "
             f"| {fmt_ms(statistics.median(r.first_read_ms)) + ' ms' if r.first_read_ms else '—'} "
             f"| {r.requests} | {counted_cell(r.counted)} |"
@@ -1376,15 +1380,14 @@ def watch_section(bench):
     L = [f"## One watch interval, N = {first.n_vars}", ""]
     L.append(
         f"`kvenv sync --watch --interval {first.interval_s:g}s` with the N = {first.n_vars} "
-        "manifest as it is, and declaring the mount's KV version (`[vault] kv_version = { kv = 1 }`, "
-        "which saves the mount lookup), through a proxy without added latency that logs each "
-        f"request's method and size and each answer's size, for {first.window_s:.0f} s, then "
-        "`SIGTERM` (exit 0, the `.env` checked). The log is cut into bursts, one per interval; the "
-        "first read (it also looks the token up, for its renewal: `GET auth`) is shown apart, and "
-        "an interval "
-        "cut by the `SIGTERM` is left out. Bytes are HTTP bytes (request line, headers and body; "
-        "the answer's head and body), not TCP/IP headers. Medians over the intervals, their range "
-        "in brackets when they differ."
+        "manifest as it is, and declaring the mount's KV version (`[vault] kv_version = { kv "
+        "= 1 }`, which saves the mount lookup), through a proxy without added latency that "
+        "logs each request's method and size and each answer's size, for "
+        f"{first.window_s:.0f} s, then `SIGTERM` (exit 0, the `.env` checked). The log is cut into bursts, one per "
+        "interval; the first read (it also looks the token up, for its renewal: `GET auth`) "
+        "is shown apart, and an interval cut by the `SIGTERM` is left out. Bytes are HTTP "
+        "bytes (request line, headers and body; the answer's head and body), not TCP/IP "
+        "headers. Medians over the intervals, their range in brackets when they differ."
     )
     L.append("")
     L.append("| manifest | intervals | requests / interval | by method | bytes sent / interval "
