@@ -1381,7 +1381,7 @@ def watch_section(bench):
     L.append(
         f"`kvenv sync --watch --interval {first.interval_s:g}s` with the N = {first.n_vars} "
         "manifest as it is, and declaring the mount's KV version (`[vault] kv_version = { kv "
-        "= 1 }`, which saves the mount lookup), through a proxy without added latency that "
+        "= 1 }`, `{ kv2 = 2 }` on KV v2, which saves the mount lookup), through a proxy without added latency that "
         "logs each request's method and size and each answer's size, for "
         f"{first.window_s:.0f} s, then `SIGTERM` (exit 0, the `.env` checked). The log is cut into bursts, one per "
         "interval; the first read (it also looks the token up, for its renewal: `GET auth`) "
