@@ -19,11 +19,16 @@ How a number is made:
   run: their one timed run is checked.
 - The .env is removed before each run (not timed), so every run does the whole job: fetch,
   render, write.
+- The folder import and the watch interval time kvenv alone, over plain HTTP, partly through
+  latency-proxy.py in its HTTP mode, which refuses SCAN (--refuse-scan) and logs each request's
+  method and size (--request-log): that log counts their requests, bytes and intervals.
 """
 
 import argparse
+import collections
 import datetime
 import http.client
+import itertools
 import json
 import os
 import platform
@@ -117,6 +122,30 @@ def setup_server(url, root_token, cafile, dataset, with_v2):
     return tokens
 
 
+TREE = "bench/tree"  # the folder import's folder, on the kv mount
+
+FOLDER_POLICY = f"""
+path "kv/{TREE}/*" {{ capabilities = ["read", "list", "scan"] }}
+"""
+
+
+def setup_folder(url, root_token, data):
+    """The folder import's secrets, and a token for it: `default`, `bench-read` and
+    `bench-folder` (list and scan on the tree, what `kvenv policy` grants a recursive import).
+    A token of its own, so the other scenarios' tokens keep their policies as they were."""
+    api = Api(url, root_token)
+    api.call("PUT", "sys/policies/acl/bench-folder", {"policy": FOLDER_POLICY})
+    created = api.call(
+        "POST", "auth/token/create", {"policies": ["bench-read", "bench-folder"], "ttl": "4h"}
+    )
+    policies = created["auth"]["policies"]
+    if "default" not in policies or "bench-folder" not in policies or "root" in policies:
+        raise RuntimeError(f"unexpected token policies {policies}")
+    for (mount, path), value in data.items():
+        api.call("PUT", f"{mount}/{path}", value)
+    return created["auth"]["client_token"]
+
+
 # ---------------------------------------------------------------------------------------------
 # What is measured
 
@@ -204,6 +233,23 @@ def make_dataset(with_v2):
     return data, scenarios
 
 
+def make_tree(dims):
+    """The folder import's secrets: a tree of dims[0] folders of dims[1] folders ... of one-key
+    secrets (10 x 10 x 10: kv/bench/tree/l3/l7/t0375, key T0375). Returns (data, Scenario),
+    whose vars are the explicit manifest of the same secrets."""
+    data, vars_, expected = {}, {}, {}
+    for n, idx in enumerate(itertools.product(*(range(d) for d in dims))):
+        name = f"T{n:04d}"
+        path = "/".join([TREE] + [f"l{i}" for i in idx[:-1]] + [f"t{n:04d}"])
+        value = "v-" + secrets.token_hex(16)
+        data[("kv", path)] = {name: value}
+        vars_[name] = (f"kv/{path}", name)
+        expected[name] = value
+    shape = " × ".join(str(d) for d in dims)
+    title = f"folder of N = {len(vars_)} ({shape} tree)"
+    return data, Scenario("tree", title, "kv", vars_, expected)
+
+
 @dataclass
 class Transport:
     key: str
@@ -212,6 +258,7 @@ class Transport:
     cafile: str | None
     rtt_ms: float  # added round-trip time
     conns_file: str | None = None  # the proxy's count of connections accepted
+    log: str | None = None  # the proxy's --request-log
 
     @property
     def concurrency(self):
@@ -267,6 +314,36 @@ class Row:
         return statistics.median(self.times_ms) if self.times_ms else None
 
 
+@dataclass
+class FolderRow(Row):
+    """One row of the folder-import table: kvenv sync with the explicit or the folder manifest,
+    on one network, the folder listed with SCAN or (SCAN refused) LIST."""
+
+    network: str = ""  # the table's network column
+    listing: str = ""  # "SCAN", "LIST, SCAN refused", or "" for the explicit manifest
+    folder_line: str = ""  # kvenv -v's line on the folder: "SCAN, 1 request"
+    counted: dict = field(default_factory=dict)  # the proxy's count of the checked run
+    # Each timed run's first read of a secret, ms after its first request reached the proxy:
+    # what the listing (and the mount lookup) made the reads wait.
+    first_read_ms: list = field(default_factory=list)
+
+
+@dataclass
+class WatchRun:
+    """One `kvenv sync --watch` run through the counting proxy, cut into intervals."""
+
+    scenario: str
+    title: str
+    declared: bool  # the manifest declares the mount's KV version: no mount lookup
+    n_vars: int
+    interval_s: float
+    window_s: float  # from the start to SIGTERM
+    first: dict  # the first read: a burst (see bursts())
+    steady: list  # every later interval that ended before SIGTERM
+    cpu_ms: float  # kvenv's CPU time over the whole run (user + system)
+    exit_code: int
+
+
 # ---------------------------------------------------------------------------------------------
 # Running and timing a command
 
@@ -319,6 +396,81 @@ def read_env_file(path):
     return out
 
 
+def log_size(path):
+    try:
+        return os.path.getsize(path) if path else 0
+    except OSError:
+        return 0
+
+
+def proxy_events(path, offset, since, until):
+    """The events latency-proxy.py --request-log wrote between two time.monotonic() times, from
+    byte `offset` of its log on: (time, conn, kind, fields...). The proxy writes its log every
+    50 ms, so this first waits until the log stops growing (at most 2 s)."""
+    size = log_size(path)
+    for _ in range(20):
+        time.sleep(0.1)
+        grown = log_size(path)
+        if grown == size:
+            break
+        size = grown
+    events = []
+    with open(path, "rb") as f:
+        if offset > 0:
+            f.seek(offset - 1)
+            if f.read(1) != b"\n":
+                f.readline()  # the rest of a line written before `offset`
+        for line in f:
+            parts = line.decode("ascii", "replace").split()
+            try:
+                when = float(parts[0])
+            except (IndexError, ValueError):
+                continue
+            if since <= when <= until:
+                events.append((when, *parts[1:]))
+    return events
+
+
+def count_events(events):
+    """Requests by method and area, in the order they first came (`GET sys`, `SCAN kv refused`,
+    `GET kv`, ...), bytes each way, connections, and when the first read of a secret came (a GET
+    outside sys/ and auth/), in ms after the first event."""
+    out = {"requests": 0, "methods": {}, "up": 0, "down": 0, "conns": 0, "first_read_ms": None}
+    methods = collections.Counter()
+    for e in events:
+        kind = e[2] if len(e) > 2 else ""
+        if kind == "conn":
+            out["conns"] += 1
+        elif kind == "req" and len(e) >= 6:
+            area = e[6] if len(e) > 6 else "-"
+            out["requests"] += 1
+            methods[f"{e[3]} {area}" + (" refused" if e[5] == "refused" else "")] += 1
+            out["up"] += int(e[4])
+            if out["first_read_ms"] is None and e[3] == "GET" and area not in ("sys", "auth", "-"):
+                out["first_read_ms"] = (e[0] - events[0][0]) * 1000.0
+        elif kind in ("up", "down") and len(e) >= 4:
+            out[kind] += int(e[3])
+    out["methods"] = dict(methods)
+    return out
+
+
+def bursts(events, gap):
+    """Cut a watch run's events into bursts: a new one after `gap` seconds of silence. Each is
+    count_events() plus its start, end and duration."""
+    groups = []
+    for e in sorted(events):
+        if groups and e[0] - groups[-1][-1][0] <= gap:
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    out = []
+    for g in groups:
+        b = count_events(g)
+        b.update(start=g[0][0], end=g[-1][0], ms=(g[-1][0] - g[0][0]) * 1000.0)
+        out.append(b)
+    return out
+
+
 def check_env(path, expected):
     got = read_env_file(path)
     if got == expected:
@@ -340,6 +492,8 @@ class Bench:
         self.limits = {}  # (transport, scenario, concurrency) -> req/s
         self.sweep = {}  # (transport, scenario) -> {c: Row}
         self.startup = []
+        self.folder_rows = []  # the folder import (Bench.folder_import)
+        self.watch_runs = []  # one watch interval (Bench.watch_interval)
         self.log = open(os.path.join(args.work, "bench.log"), "a")
 
     def say(self, text):
@@ -626,6 +780,157 @@ class Bench:
             self.say(f"  {label}: median {fmt_ms(row.median)} ms")
         self.startup = rows
 
+    def folder_import(self, network, sc, cases, reps):
+        """kvenv sync of the folder tree on one network. `cases`: (transport, method, listing):
+        method "explicit" (the manifest naming every secret) or "folder" (one recursive folder
+        line), through a transport whose proxy forwards SCAN or refuses it. Each case runs once
+        untimed with -v (the requests kvenv and the proxy counted, the .env checked), then
+        `reps` rounds interleaved, every .env checked."""
+        runs = []
+        for t, method, listing in cases:
+            d = self.prepare(t, sc)  # its secrets.toml is the explicit manifest
+            folder = [
+                f"# bench: {sc.title}, one recursive folder line",
+                "[output]",
+                'path = ".env"',
+                "",
+                "[secrets]",
+                f'"*" = {{ path = "kv/{TREE}/", recursive = true }}',
+            ]
+            write(os.path.join(d, "folder.toml"), "\n".join(folder) + "\n")
+            manifest = "folder.toml" if method == "folder" else "secrets.toml"
+            label = ("`kvenv sync`, one recursive folder line" if method == "folder"
+                     else f"`kvenv sync`, explicit manifest ({len(sc.vars)} entries)")
+            row = FolderRow(t.key, sc.key, method, label, len(sc.vars), len(sc.paths),
+                            network=network, listing=listing)
+            env = self.env_for(t, self.token[t.key])
+            argv = [self.kvenv, "sync", "-m", manifest]
+            err = os.path.join(d, f"{method}.stderr")
+            remove(os.path.join(d, ".env"))
+            offset, since = log_size(t.log), time.monotonic()
+            rc = run_once(argv + ["-v"], d, env, self.args.cmd_timeout, stderr=err)[2]
+            until = time.monotonic()
+            text = open(err).read()
+            if rc != 0:
+                raise BenchError(f"{label} failed on {network}: {text.strip()[-300:]}")
+            wrong = check_env(os.path.join(d, ".env"), sc.expected)
+            if wrong:
+                raise BenchError(f"{label} on {network}: {wrong}; see {d}")
+            found = re.search(r"(\d+) HTTP requests to", text)
+            row.requests = found.group(1) if found else "?"
+            found = re.search(r"secrets under \S+ \((\w+), (\d+ requests?)\)", text)
+            if method == "folder":
+                if not found or not listing.startswith(found.group(1)):
+                    raise BenchError(f"{label} on {network}: kvenv -v does not say it listed "
+                                     f"with {listing.split(',')[0]}; see {err}")
+                row.folder_line = f"{found.group(1)}, {found.group(2)}"
+            if t.log:
+                row.counted = count_events(proxy_events(t.log, offset, since, until))
+            runs.append((row, t, d, argv, env))
+        windows = []  # (row, log, log size before, start, end) of each timed run
+        for _ in range(reps):
+            for row, t, d, argv, env in runs:
+                remove(os.path.join(d, ".env"))
+                offset, since = log_size(t.log), time.monotonic()
+                ms, rss, rc, cpu_ms = run_once(argv, d, env, self.args.cmd_timeout)
+                if t.log:
+                    windows.append((row, t.log, offset, since, time.monotonic()))
+                if rc != 0:
+                    raise BenchError(f"{row.label} failed on {network} (exit {rc})")
+                wrong = check_env(os.path.join(d, ".env"), sc.expected)
+                if wrong:
+                    raise BenchError(f"{row.label} on {network}: {wrong}; see {d}")
+                row.times_ms.append(ms)
+                row.rss_kb.append(rss)
+                row.cpu_ms.append(cpu_ms)
+        # When each timed run's reads began, from the proxies' logs, read once per log.
+        for log in dict.fromkeys(w[1] for w in windows):
+            mine = [w for w in windows if w[1] == log]
+            events = proxy_events(log, min(w[2] for w in mine), min(w[3] for w in mine),
+                                  max(w[4] for w in mine))
+            for row, _, _, since, until in mine:
+                first = count_events([e for e in events if since <= e[0] <= until])["first_read_ms"]
+                if first is not None:
+                    row.first_read_ms.append(first)
+        for row, *_ in runs:
+            how = f", {row.listing}" if row.listing else ""
+            self.say(f"  {network[:28]:28} {row.method:8}{how}: median {fmt_ms(row.median)} ms "
+                     f"over {len(row.times_ms)} runs, {row.requests} requests")
+            self.folder_rows.append(row)
+
+    def watch_interval(self, t, sc, seconds, declared=False, interval=1.0):
+        """`kvenv sync --watch --interval 1s` with the scenario's manifest (declared: the one
+        declaring the mount's KV version), through a proxy that logs every request (t.log), for
+        `seconds`, then SIGTERM (it must exit 0). The log, cut
+        into bursts, gives each interval's requests and bytes; the first read is kept apart, and
+        an interval that had not ended 0.1 s before the SIGTERM is left out."""
+        d = self.prepare(t, sc)
+        env = self.env_for(t, self.token[t.key])
+        env_file = os.path.join(d, ".env")
+        remove(env_file)
+        argv = [self.kvenv, "sync", "--watch", "--interval", f"{interval:g}s"]
+        if declared:
+            argv += ["-m", "secrets-declared.toml"]
+        offset, started = log_size(t.log), time.monotonic()
+        with open(os.path.join(d, "watch.out"), "wb") as out, \
+                open(os.path.join(d, "watch.stderr"), "wb") as err:
+            p = subprocess.Popen(argv, cwd=d, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                 stderr=err, start_new_session=True)
+
+        def reap(wait_s):
+            """(status, rusage) once kvenv has exited, within wait_s seconds; else None."""
+            end = time.monotonic() + wait_s
+            while True:
+                pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+                if pid == p.pid:
+                    p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by p
+                    return status, usage
+                if time.monotonic() >= end:
+                    return None
+                time.sleep(0.05)
+
+        try:
+            first = None
+            while time.monotonic() < started + seconds:
+                if reap(0) is not None:
+                    raise BenchError(f"kvenv sync --watch exited by itself on {t.title}; see {d}")
+                if first is None and os.path.exists(env_file):
+                    if not check_env(env_file, sc.expected):
+                        first = time.monotonic()
+                time.sleep(0.05)
+            if first is None:
+                raise BenchError(f"kvenv sync --watch wrote no right .env in {seconds} s; see {d}")
+            stopped = time.monotonic()
+            p.send_signal(signal.SIGTERM)
+            done = reap(15)
+            if done is None:
+                raise BenchError(f"kvenv sync --watch outlived its SIGTERM by 15 s on {t.title}")
+        finally:
+            if p.returncode is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                reap(5)
+        status, usage = done
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise BenchError(f"kvenv sync --watch exited {code} on SIGTERM on {t.title}; see {d}")
+        wrong = check_env(env_file, sc.expected)
+        if wrong:
+            raise BenchError(f"kvenv sync --watch on {t.title}, {sc.title}: {wrong}; see {d}")
+        found = bursts(proxy_events(t.log, offset, started, stopped + 1.0), gap=0.4 * interval)
+        if not found:
+            raise BenchError(f"the proxy logged no request of kvenv sync --watch on {t.title}")
+        steady = [b for b in found[1:] if b["end"] < stopped - 0.1]
+        if not steady:
+            raise BenchError(f"kvenv sync --watch on {t.title}: no whole interval in {seconds} s")
+        run = WatchRun(sc.key, sc.title, declared, len(sc.vars), interval, stopped - started,
+                       found[0], steady, (usage.ru_utime + usage.ru_stime) * 1000.0, code)
+        self.watch_runs.append(run)
+        per = statistics.median(b["requests"] for b in steady)
+        size = statistics.median(b["up"] + b["down"] for b in steady)
+        kind = "declared" if declared else "default"
+        self.say(f"  watch {sc.key:7} {kind:8} {len(steady)} intervals: {per:g} requests, "
+                 f"{size:.0f} bytes each (first read: {found[0]['requests']} requests)")
+
 
 def read_count(path):
     if not path:
@@ -884,26 +1189,30 @@ def report(bench, transports, scenarios, started, elapsed, load_before):
         L.extend(peers_tables(bench, transports))
 
     # Targets of issue 6
-    L.append("## Targets (issue 6)")
-    L.append("")
-    L.append("| target | measured | verdict | what bounds it, other evidence |")
-    L.append("|---|---|---|---|")
-    for target, measured, ok, note in evaluate_targets(bench, by):
-        verdict = "—" if ok is None else ("met" if ok else "**missed**")
-        L.append(f"| {target} | {measured} | {verdict} | {note} |")
-    L.append("")
+    targets = evaluate_targets(bench, by)
+    if targets:
+        L.append("## Targets (issue 6)")
+        L.append("")
+        L.append("| target | measured | verdict | what bounds it, other evidence |")
+        L.append("|---|---|---|---|")
+        for target, measured, ok, note in targets:
+            verdict = "—" if ok is None else ("met" if ok else "**missed**")
+            L.append(f"| {target} | {measured} | {verdict} | {note} |")
+        L.append("")
 
-    L.append("## Wall time, side by side")
-    L.append("")
-    L.append(
-        "Median of the runs (count in brackets), the spread as min–max, the median divided by "
-        "kvenv's in the same scenario, CPU time the command used itself (user + system, with "
-        "its children, median), peak RSS (median), and the HTTP requests made (through the "
-        "proxy also the TCP connections the first run opened)."
-    )
-    L.append("")
-    L.append(table(bench, transports, scenarios))
-    L.append("")
+    if bench.rows:
+        L.append("## Wall time, side by side")
+        L.append("")
+        L.append(
+            "Median of the runs (count in brackets), the spread as min–max, the median divided by "
+            "kvenv's in the same scenario, CPU time the command used itself (user + system, with "
+            "its children, median), peak RSS (median), and the HTTP requests made (through the "
+            "proxy also the TCP connections the first run opened)."
+        )
+        L.append("")
+        L.append(table(bench, transports, scenarios))
+        L.append("")
+
 
     if bench.sweep:
         L.append("## kvenv `--concurrency` (requests in flight), median ms")
@@ -940,22 +1249,195 @@ def report(bench, transports, scenarios, started, elapsed, load_before):
         L.append("")
         L.extend(sweep_verdict(bench, transports, scenarios))
 
-    L.append("## Start-up")
+    L.extend(folder_section(bench, by))
+    L.extend(watch_section(bench))
+
+    if bench.startup:
+        L.append("## Start-up")
+        L.append("")
+        L.append("| command | median ms | min–max | CPU ms | peak RSS |")
+        L.append("|---|---|---|---|---|")
+        for r in bench.startup:
+            L.append(
+                f"| {r.label} ({len(r.times_ms)}) | {fmt_ms(r.median)} | {spread(r)} | {cpu(r)} "
+                f"| {rss(r)} |"
+            )
+        L.append("")
+
+    if bench.rows:
+        L.append("## How wall time grows from N = 8 to 1000, and why")
+        L.append("")
+        L.extend(scaling_note(bench, by, transports))
+        L.append("")
+    return "\n".join(L)
+
+
+def counted_cell(c):
+    """The proxy's count of one run: requests by method, then connections."""
+    if not c:
+        return "—"
+    text = ", ".join(f"{n} {m}" for m, n in c["methods"].items())
+    return f"{text}; {c['conns']} TCP connection{'s' if c['conns'] != 1 else ''}"
+
+
+def folder_section(bench, by):
+    """The folder import's table, and what it shows."""
+    rows = bench.folder_rows
+    if not rows:
+        return []
+    n = rows[0].n_vars
+    L = [f"## Folder import, N = {n}", ""]
+    L.append(
+        f"`kvenv sync` of a tree of {bench.tree_shape} one-key secrets (3 levels: "
+        f"`kv/{TREE}/l3/l7/t0375`, key `T0375`), with one recursive folder line (`\"*\" = {{ "
+        f"path = \"kv/{TREE}/\", recursive = true }}`) against the explicit manifest of the same "
+        "secrets, interleaved, every `.env` checked to hold all the values. OpenBao lists the tree in "
+        "one `SCAN`; through a proxy that answers `SCAN` with 405 as HashiCorp Vault does, "
+        "kvenv lists it level by level, one `LIST` per folder. Each listing is followed by "
+        "one read per secret, as with the explicit manifest. The counting proxies pass every "
+        "other request on and log its method and size; without added latency they still cost "
+        "a Python hop, so compare rows within one network. The token carries `default`, the "
+        "read policy and `list` + `scan` on the tree. Through the proxies, the first read of "
+        "a secret came that long after the run's first request (median): what the mount "
+        "lookup and the listing made the reads wait. HTTP requests: as kvenv counts them with "
+        "`-v` (the mount lookup and a refused `SCAN` included), and as the proxy counted them "
+        "in the checked run, by method and the path's first segment (`sys`: the mount "
+        "lookup)."
+    )
     L.append("")
-    L.append("| command | median ms | min–max | CPU ms | peak RSS |")
-    L.append("|---|---|---|---|---|")
-    for r in bench.startup:
+    L.append("| network | manifest | listing | wall median ms | min–max | × explicit | CPU ms "
+             "| peak RSS | first read of a secret after | HTTP requests (kvenv -v) "
+             "| counted by the proxy |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    base = {}
+    for r in rows:
+        if r.method == "explicit":
+            base[r.network] = r.median
+    for r in rows:
+        b = base.get(r.network)
+        ratio = f"{r.median / b:.2f}×" if b and r.median and r.method != "explicit" else "—"
+        listing = r.listing + (f" (kvenv: {r.folder_line.split(', ')[1]})" if r.folder_line else "")
         L.append(
-            f"| {r.label} ({len(r.times_ms)}) | {fmt_ms(r.median)} | {spread(r)} | {cpu(r)} "
-            f"| {rss(r)} |"
+            f"| {r.network} | {r.label} | {listing or '—'} "
+            f"| **{fmt_ms(r.median)}** ({len(r.times_ms)}) "
+            f"| {spread(r)} | {ratio} | {cpu(r)} | {rss(r)} "
+            f"| {fmt_ms(statistics.median(r.first_read_ms)) + ' ms' if r.first_read_ms else '—'} "
+            f"| {r.requests} | {counted_cell(r.counted)} |"
         )
     L.append("")
+    notes = []
+    for network in dict.fromkeys(r.network for r in rows):
+        b = base.get(network)
+        if not b:
+            continue
+        parts = []
+        for r in rows:
+            if r.network == network and r.method == "folder" and r.median:
+                how = r.listing.split(",")[0]
+                parts.append(f"with {how} {fmt_ms(r.median)} ms ({r.median - b:+.0f} ms, "
+                             f"{r.requests} requests)")
+        if parts:
+            notes.append(f"{network}: the explicit manifest {fmt_ms(b)} ms, the folder line "
+                         + ", ".join(parts))
+    ref = [(t, med(by, t, "n1000", "kvenv")) for t in ("lo-http", "rtt-http")]
+    ref = [(bench.titles.get(t, t), m) for t, m in ref if m]
+    if ref:
+        notes.append(
+            "the peers matrix's `kvenv sync` at N = 1000 in the same run (1000 other paths in one "
+            "folder, a token without the list grants): "
+            + ", ".join(f"{title} {fmt_ms(m)} ms" for title, m in ref)
+        )
+    if notes:
+        L.append("What it shows: " + "; ".join(notes) + ". A folder line costs its listing on top "
+                 "of the reads the explicit manifest makes anyway: one request with `SCAN`, one "
+                 "per folder of the tree with `LIST`. The levels are listed one after the other "
+                 "(a level's folders concurrently, as many at a time as kvenv reads), so at a "
+                 "round trip's distance `LIST` costs at least a round trip per level before the "
+                 "first read: the column \"first read of a secret after\".")
+        L.append("")
+    return L
 
-    L.append("## How wall time grows from N = 8 to 1000, and why")
+
+def watch_section(bench):
+    """What one interval of `kvenv sync --watch` costs in requests and bytes."""
+    runs = bench.watch_runs
+    if not runs:
+        return []
+
+    def mid(run, f):
+        """The median over the run's intervals, and their range when they differ."""
+        values = [f(b) for b in run.steady]
+        lo, hi = min(values), max(values)
+        return statistics.median(values), ("" if lo == hi else f" ({lo:,.0f}–{hi:,.0f})")
+
+    def methods(counts):
+        return ", ".join(f"{n:g} {m}" for m, n in counts.items())
+
+    def label(run):
+        return run.title + (", `kv_version` declared" if run.declared else "")
+
+    first = runs[0]
+    L = [f"## One watch interval, N = {first.n_vars}", ""]
+    L.append(
+        f"`kvenv sync --watch --interval {first.interval_s:g}s` with the N = {first.n_vars} "
+        "manifest as it is, and declaring the mount's KV version (`[vault] kv_version = { kv "
+        "= 1 }`, `{ kv2 = 2 }` on KV v2, which saves the mount lookup), through a proxy without added latency that "
+        "logs each request's method and size and each answer's size, for "
+        f"{first.window_s:.0f} s, then `SIGTERM` (exit 0, the `.env` checked). The log is cut into bursts, one per "
+        "interval; the first read (it also looks the token up, for its renewal: `GET auth`) "
+        "is shown apart, and an interval cut by the `SIGTERM` is left out. Bytes are HTTP "
+        "bytes (request line, headers and body; the answer's head and body), not TCP/IP "
+        "headers. Medians over the intervals, their range in brackets when they differ."
+    )
     L.append("")
-    L.extend(scaling_note(bench, by, transports))
+    L.append("| manifest | intervals | requests / interval | by method | bytes sent / interval "
+             "| bytes received / interval | total bytes / interval | per secret | new TCP "
+             "connections / interval | burst ms | first read | kvenv CPU over the run |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for run in runs:
+        req, req_r = mid(run, lambda b: b["requests"])
+        up, up_r = mid(run, lambda b: b["up"])
+        down, down_r = mid(run, lambda b: b["down"])
+        total, total_r = mid(run, lambda b: b["up"] + b["down"])
+        conns, conns_r = mid(run, lambda b: b["conns"])
+        ms = statistics.median(b["ms"] for b in run.steady)
+        per = collections.Counter()
+        for b in run.steady:
+            per.update(b["methods"])
+        per = {m: n / len(run.steady) for m, n in per.items()}
+        f = run.first
+        L.append(
+            f"| {label(run)} | {len(run.steady)} | **{req:g}**{req_r} | {methods(per)} "
+            f"| {up:,.0f}{up_r} | {down:,.0f}{down_r} | **{total:,.0f}**{total_r} "
+            f"| {total / run.n_vars:,.0f} | {conns:g}{conns_r} | {fmt_ms(ms)} "
+            f"| {f['requests']} requests ({methods(f['methods'])}), {f['up'] + f['down']:,} bytes, "
+            f"{f['conns']} TCP connections | {fmt_ms(run.cpu_ms)} ms in {run.window_s:.1f} s |"
+        )
     L.append("")
-    return "\n".join(L)
+    parts, extra = [], {}
+    for run in runs:
+        req = statistics.median(b["requests"] for b in run.steady)
+        total = statistics.median(b["up"] + b["down"] for b in run.steady)
+        parts.append(f"{label(run)}: {req:g} requests and {total / 1024:.1f} KiB "
+                     f"({total / run.n_vars:.0f} bytes a secret)")
+        extra.setdefault(run.scenario, {})[run.declared] = req - run.n_vars
+    beyond = sorted({e[False] for e in extra.values() if False in e})
+    declared = sorted({e[True] for e in extra.values() if True in e})
+    text = ["What it shows: every interval, whether a value changed or not, re-reads every secret"]
+    if beyond and declared:
+        text.append(
+            f", and makes {' or '.join(f'{x:g}' for x in beyond)} more request than N with the "
+            f"manifest as it is, {' or '.join(f'{x:g}' for x in declared)} with the KV version "
+            "declared: the difference is the mount lookup (`GET sys`, kvenv's "
+            "`sys/internal/ui/mounts/...`), made again each interval unless the version is declared"
+        )
+    text.append("; " + "; ".join(parts) + ". ")
+    if all(b["conns"] == 0 for run in runs for b in run.steady):
+        text.append("The intervals reuse the first read's connections: none opens a new one. ")
+    text.append("At the default `--interval 30s` that is each request once every 30 s.")
+    L.append("".join(text))
+    L.append("")
+    return L
 
 
 def spread(r):
@@ -1221,6 +1703,16 @@ def main():
     ap.add_argument("--rtt-ms", type=float, default=20.0)
     ap.add_argument("--rtt-http-conns", help="the HTTP proxy's connection count file")
     ap.add_argument("--rtt-https-conns", help="the TLS proxy's connection count file")
+    for name, what in (("lo-proxy", "forwarding, no added latency"),
+                       ("lo-noscan", "refusing SCAN, no added latency"),
+                       ("rtt-proxy", "forwarding, RTT --rtt-ms"),
+                       ("rtt-noscan", "refusing SCAN, RTT --rtt-ms")):
+        ap.add_argument(f"--{name}", metavar="URL,LOG",
+                        help=f"a counting proxy in front of the plain server ({what}) and its "
+                        "--request-log: for the folder import and the watch interval")
+    ap.add_argument("--only", help="only these scenarios, of folder,watch")
+    ap.add_argument("--folder-reps", type=int,
+                    help="rounds of the folder import (default 9, at RTT 7; --quick: 3)")
     ap.add_argument("--wrk", default=shutil.which("wrk"))
     ap.add_argument("--wrk-seconds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke run")
@@ -1256,6 +1748,22 @@ def main():
     args.n = [int(n) for n in (args.n or ("8" if q else "8,100,1000")).split(",")]
     if any(n not in PEER_NS for n in args.n):
         ap.error(f"--n: each N must be one of {PEER_NS}")
+    only = set(args.only.split(",")) if args.only else set()
+    if only - {"folder", "watch"}:
+        ap.error("--only: a list of folder, watch")
+    if only and args.sweep_only:
+        ap.error("--only and --sweep-only exclude each other")
+
+    def wanted(part):
+        """Whether this run measures the folder import or the watch interval."""
+        return part in only if only else not args.sweep_only
+
+    counting = {}  # the counting proxies: key -> (url, log)
+    for key in ("lo_proxy", "lo_noscan", "rtt_proxy", "rtt_noscan"):
+        value = getattr(args, key)
+        if value:
+            url, _, log = value.partition(",")
+            counting[key.replace("_", "-")] = (url, log or None)
 
     bench = Bench(args)
     bench.say(f"bench: seeding the servers (work folder {args.work})")
@@ -1264,6 +1772,14 @@ def main():
     bench.token = {}
     tok_http = setup_server(args.http, args.root_token, None, data, with_v2=True)
     tok_tls = setup_server(args.https, args.root_token, args.cacert, data, with_v2=False)
+    # The folder import's tree, on the plain server only: 10 x 10 x 10 (--quick: 4 x 5 x 5).
+    tree = None
+    if wanted("folder"):
+        dims = (4, 5, 5) if q else (10, 10, 10)
+        tree_data, tree = make_tree(dims)
+        bench.tree_shape = " × ".join(str(d) for d in dims)
+        bench.say(f"bench: seeding the {tree.title}")
+        tok_folder = setup_folder(args.http, args.root_token, tree_data)
 
     transports = [
         Transport("lo-http", "loopback, HTTP", args.http, None, 0),
@@ -1330,7 +1846,7 @@ def main():
     # each cell interleaved, then the server's limit there (wrk).
     wrk_reps = 1 if q else 3
     for tk in ("lo-http", "lo-tls", "rtt-http", "rtt-tls"):
-        if tk not in tmap or args.sweep_only:
+        if tk not in tmap or args.sweep_only or only:
             continue
         t = tmap[tk]
         for n in args.n:
@@ -1346,7 +1862,7 @@ def main():
                             bench.wrk_limit(t, sc, d, c, wrk_reps)
             bench.add_floor(t, sc)
 
-    if not q and not args.sweep_only:
+    if not q and not args.sweep_only and not only:
         fast, loop_mid = 9, 5
         # The other scenarios: 10 paths of 10 keys, KV v2, a token without `default`.
         for tk, sk, loop_reps, wrk in (
@@ -1383,7 +1899,50 @@ def main():
             at = max(i for i, r in enumerate(bench.rows) if r.transport == "lo-tls" and r.scenario == "n8")
             bench.rows.insert(at + 1, extra)
 
-    if not q:
+    # The folder import: the tree with one recursive folder line against the explicit manifest
+    # of the same secrets, with SCAN and (through the proxy that refuses it) LIST; on loopback
+    # directly, through the counting proxies without added latency, and at RTT 20 ms.
+    if tree is not None:
+        bench.say(f"bench: folder import, {tree.title}")
+        lo_reps = args.folder_reps or (3 if q else 9)
+        rtt_reps = args.folder_reps or (3 if q else 7)
+        ft = {"lo-direct": Transport("lo-direct", "loopback, HTTP", args.http, None, 0)}
+        for key, (url, log) in counting.items():
+            rtt = args.rtt_ms if key.startswith("rtt") else 0
+            ft[key] = Transport(key, key, url, None, rtt, log=log)
+        for t in ft.values():
+            bench.token[t.key] = tok_folder
+        refused = "LIST, SCAN refused"
+        for network, cases, reps in (
+            ("loopback, HTTP", [("lo-direct", "explicit", ""), ("lo-direct", "folder", "SCAN")],
+             lo_reps),
+            ("loopback, HTTP, via the counting proxies (+0 ms)",
+             [("lo-proxy", "explicit", ""), ("lo-proxy", "folder", "SCAN"),
+              ("lo-noscan", "folder", refused)], lo_reps),
+            (f"RTT {args.rtt_ms:g} ms, HTTP, via the counting proxies",
+             [("rtt-proxy", "explicit", ""), ("rtt-proxy", "folder", "SCAN"),
+              ("rtt-noscan", "folder", refused)], rtt_reps),
+        ):
+            cases = [(ft[k], m, how) for k, m, how in cases if k in ft]
+            if cases:
+                bench.folder_import(network, tree, cases, reps)
+
+    # One watch interval: kvenv sync --watch through the forwarding proxy without added latency,
+    # N = 100 on KV v1 and v2, each with and without kv_version declared, 6 s each (--quick: 4 s).
+    if wanted("watch"):
+        if "lo-proxy" not in counting:
+            bench.say("bench: no counting proxy (--lo-proxy): the watch interval is left out")
+        else:
+            url, log = counting["lo-proxy"]
+            t = Transport("watch", "loopback, HTTP, through the counting proxy", url, None, 0,
+                          log=log)
+            bench.token[t.key] = tok_http["default"]
+            for sk in ("n100", "n100v2"):
+                bench.say(f"bench: one watch interval, {scenarios[sk].title}")
+                for declared in (False, True):
+                    bench.watch_interval(t, scenarios[sk], 4 if q else 6, declared)
+
+    if not q and not only:
         # kvenv's --concurrency: over HTTP/1.1 (one connection per request in flight) on
         # loopback and through the proxy, at N = 100 and 1000: what the default should be. And
         # over HTTP/2 (streams on one TLS connection), for comparison.
@@ -1398,8 +1957,9 @@ def main():
             if tk in tmap and not args.h1_only:
                 bench.concurrency_sweep(tmap[tk], scenarios[sk], h2_levels, 5)
 
-    bench.say("bench: start-up")
-    bench.startup_times(5 if q else 21)
+    if not only:
+        bench.say("bench: start-up")
+        bench.startup_times(5 if q else 21)
 
     text = report(bench, transports, scenarios, started, time.monotonic() - t0, load_before)
     write(args.results, text)
@@ -1414,6 +1974,8 @@ def main():
         "server_limits": [[*k, v] for k, v in bench.limits.items()],
         "sweep": {f"{t} {s}": {c: asdict(r) for c, r in rows.items()} for (t, s), rows in bench.sweep.items()},
         "startup": [asdict(r) for r in bench.startup],
+        "folder": [asdict(r) for r in bench.folder_rows],
+        "watch": [asdict(w) for w in bench.watch_runs],
     }
     write(args.data, json.dumps(raw, indent=1))
     print(text)
