@@ -23,14 +23,21 @@ use crate::vault::kv::Op;
 /// its contents: one segment deep (`folder/+`) unless recursive (`folder/*`, plus `list` below
 /// it for servers without `SCAN`), never more. A template reads nothing of its own.
 pub fn render(plan: &Plan, resolved: &Resolved, push: bool) -> Result<String, String> {
-    let write = r#"["create", "read", "update"]"#;
-    let read = if push { write } else { r#"["read"]"# };
-    // Path -> (capabilities, the entries it serves).
-    let mut rules: BTreeMap<String, (&str, Vec<String>)> = BTreeMap::new();
-    let mut grant = |path: String, capabilities: &'static str, label: String| {
-        let rule = rules.entry(path).or_insert((capabilities, Vec::new()));
-        rule.0 = capabilities;
-        rule.1.push(label);
+    let write: &[&'static str] = &["create", "read", "update"];
+    let read: &[&'static str] = if push { write } else { &["read"] };
+    // Path -> (capabilities, the entries it serves). On KV v1 a folder's listing and its
+    // secrets share one path (`kv/app/*`), so grants to one path add up, never replace.
+    let mut rules: BTreeMap<String, (Vec<&'static str>, Vec<String>)> = BTreeMap::new();
+    let mut grant = |path: String, capabilities: &[&'static str], label: String| {
+        let rule = rules.entry(path).or_default();
+        for c in capabilities {
+            if !rule.0.contains(c) {
+                rule.0.push(c);
+            }
+        }
+        if !rule.1.contains(&label) {
+            rule.1.push(label);
+        }
     };
     for (i, e) in plan.entries.iter().enumerate() {
         if let Some(c) = e.path.chars().find(|c| matches!(c, '*' | '+')) {
@@ -45,21 +52,17 @@ pub fn render(plan: &Plan, resolved: &Resolved, push: bool) -> Result<String, St
             grant(secret.api_path(Op::Data), read, e.label());
         }
         if e.dynamic {
-            grant(e.path.clone(), r#"["read"]"#, e.label());
+            grant(e.path.clone(), &["read"], e.label());
         }
         if let (Some(listing), Target::Folder(f)) = (resolved.folder_of(i), &e.target) {
             let folder = |op| format!("{}/", listing.folder.api_path(op).trim_end_matches('/'));
             if f.recursive {
-                grant(folder(Op::Metadata), r#"["list", "scan"]"#, e.label());
-                grant(
-                    format!("{}*", folder(Op::Metadata)),
-                    r#"["list"]"#,
-                    e.label(),
-                );
-                grant(format!("{}*", folder(Op::Data)), r#"["read"]"#, e.label());
+                grant(folder(Op::Metadata), &["list", "scan"], e.label());
+                grant(format!("{}*", folder(Op::Metadata)), &["list"], e.label());
+                grant(format!("{}*", folder(Op::Data)), &["read"], e.label());
             } else {
-                grant(folder(Op::Metadata), r#"["list"]"#, e.label());
-                grant(format!("{}+", folder(Op::Data)), r#"["read"]"#, e.label());
+                grant(folder(Op::Metadata), &["list"], e.label());
+                grant(format!("{}+", folder(Op::Data)), &["read"], e.label());
             }
         }
     }
@@ -73,7 +76,7 @@ pub fn render(plan: &Plan, resolved: &Resolved, push: bool) -> Result<String, St
     if !dynamic.is_empty() {
         for path in ["sys/leases/renew", "sys/leases/revoke"] {
             for label in &dynamic {
-                grant(path.into(), r#"["update"]"#, label.clone());
+                grant(path.into(), &["update"], label.clone());
             }
         }
     }
@@ -83,11 +86,14 @@ pub fn render(plan: &Plan, resolved: &Resolved, push: bool) -> Result<String, St
         if push { " --push" } else { "" },
         if push { "read and write" } else { "read" }
     );
-    for (path, (capabilities, labels)) in rules {
+    for (path, (mut capabilities, labels)) in rules {
+        capabilities.sort_unstable();
+        let capabilities: Vec<String> = capabilities.iter().map(|c| format!("\"{c}\"")).collect();
         out.push_str(&format!(
-            "\n# {}\npath \"{}\" {{\n  capabilities = {capabilities}\n}}\n",
+            "\n# {}\npath \"{}\" {{\n  capabilities = [{}]\n}}\n",
             labels.join(", "),
-            hcl_escape(&path)
+            hcl_escape(&path),
+            capabilities.join(", ")
         ));
     }
     Ok(out)

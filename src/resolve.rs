@@ -86,6 +86,22 @@ pub enum Unresolved {
 }
 
 impl Resolved {
+    /// The distinct mounts the reads and folders are in.
+    pub fn mounts(&self) -> Vec<Mount> {
+        let mut out: Vec<Mount> = Vec::new();
+        for m in self
+            .reads
+            .iter()
+            .map(|r| &r.mount)
+            .chain(self.folders.iter().map(|f| &f.folder.mount))
+        {
+            if !out.contains(m) {
+                out.push(m.clone());
+            }
+        }
+        out
+    }
+
     /// The read behind entry `i`, if it reads one secret.
     pub fn read_of(&self, i: usize) -> Option<&KvRef> {
         match self.entries.get(i) {
@@ -106,7 +122,22 @@ impl Resolved {
 /// Resolve every entry of `plan`, asking the server only about undeclared mounts, and listing
 /// its folders.
 pub async fn resolve(plan: &Plan, client: &Client, concurrency: Option<usize>) -> Resolved {
-    let mounts = mounts(plan, client, concurrency).await;
+    resolve_known(plan, client, concurrency, &[]).await
+}
+
+/// [`resolve`], taking the mounts in `known` (what an earlier resolve found: a watch's first
+/// read, for its polls) as given instead of looking them up again. Folders are listed anew:
+/// a secret added to one must show up.
+pub async fn resolve_known(
+    plan: &Plan,
+    client: &Client,
+    concurrency: Option<usize>,
+    known: &[Mount],
+) -> Resolved {
+    let mut known = known.to_vec();
+    // Longest first, so that the first prefix match is the right mount.
+    known.sort_by_key(|m| std::cmp::Reverse(m.path.len()));
+    let mounts = mounts(plan, client, concurrency, &known).await;
     let mut listings: HashMap<usize, Result<folders::Listed, Unresolved>> = HashMap::new();
     let mut scan = folders::Scan::default();
     for (i, e) in plan.entries.iter().enumerate() {
@@ -122,7 +153,7 @@ pub async fn resolve(plan: &Plan, client: &Client, concurrency: Option<usize>) -
 
 /// Resolve the mounts only, without listing the folders: all `kvenv policy` needs.
 pub async fn mounts_only(plan: &Plan, client: &Client, concurrency: Option<usize>) -> Resolved {
-    let mounts = mounts(plan, client, concurrency).await;
+    let mounts = mounts(plan, client, concurrency, &[]).await;
     build(plan, &mounts, HashMap::new())
 }
 
@@ -242,12 +273,13 @@ fn build(
     out
 }
 
-/// Every path's mount: declared ones first, then one lookup per first segment, and more rounds
-/// only for paths the answers did not cover.
+/// Every path's mount: declared ones first, then `known` ones, then one lookup per first
+/// segment, and more rounds only for paths the answers did not cover.
 async fn mounts<'p>(
     plan: &'p Plan,
     client: &Client,
     concurrency: Option<usize>,
+    known: &[Mount],
 ) -> HashMap<&'p str, Result<Mount, VaultError>> {
     let mut resolved: HashMap<&str, Result<Mount, VaultError>> = HashMap::new();
     let mut pending: Vec<&str> = Vec::new();
@@ -256,7 +288,7 @@ async fn mounts<'p>(
         if resolved.contains_key(p) || pending.contains(&p) {
             continue;
         }
-        match declared_mount(&plan.vault.mounts, p) {
+        match declared_mount(&plan.vault.mounts, p).or_else(|| declared_mount(known, p)) {
             Some(m) => {
                 resolved.insert(p, Ok(m.clone()));
             }

@@ -79,6 +79,7 @@ pub(super) fn supervise(
 ) -> Result<u8, Error> {
     let mut session = Session::open(plan, c, ui)?;
     let taken = RefCell::new(Vec::new());
+    let mounts = RefCell::new(Vec::new());
     let ctx = Ctx {
         client: &session.client,
         login: &session.login,
@@ -86,6 +87,7 @@ pub(super) fn supervise(
         concurrency: c.concurrency(),
         timeout: session.timeout,
         taken: &taken,
+        mounts: &mounts,
     };
     let mut state = State::new(&session, options);
     let result = session.block_on(state.run(&ctx, ui, options, &mut sink));
@@ -111,6 +113,8 @@ struct Ctx<'a> {
     /// Leases of the latest fresh dynamic reads, until the loop takes them: work that is
     /// dropped half-way (the command ended) still leaves its leases here to be revoked.
     taken: &'a RefCell<Vec<Lease>>,
+    /// The mounts the last good read found (see [`work::read`]).
+    mounts: &'a RefCell<Vec<crate::vault::kv::Mount>>,
 }
 
 struct State {

@@ -243,8 +243,8 @@ fn validate_shows_folders_offline() {
 /// the folder, not a level below a non-recursive import.
 #[test]
 fn the_folder_policy_is_enough_and_no_more() {
-    for recursive in [false, true] {
-        let t = tree(2);
+    for (version, recursive) in [(1, false), (1, true), (2, false), (2, true)] {
+        let t = tree(version);
         let manifest =
             format!("[secrets]\n\"*\" = {{ path = \"@/kv/app/\", recursive = {recursive} }}\n");
         let ran = t
@@ -264,7 +264,7 @@ fn the_folder_policy_is_enough_and_no_more() {
         } else {
             format!("{HEADER}API_KEY='CANARY-api-key'\nDB_PASSWORD='CANARY-db-pw'\nDB_USER='app'\n")
         };
-        let ran = ran
+        let mut ran = ran
             .again()
             .env("VAULT_TOKEN", &token)
             .canary(&token)
@@ -272,16 +272,34 @@ fn the_folder_policy_is_enough_and_no_more() {
             .stderr("")
             .file(".env", &expected)
             .run();
+        if recursive {
+            // A server without SCAN: the same policy lets kvenv list the tree level by level.
+            std::fs::remove_file(ran.path(".env")).unwrap();
+            let p = Proxy::forward(&server().addr)
+                .method_fault("SCAN", Fault::answer(405, "", r#"{"errors":[]}"#))
+                .start();
+            ran = ran
+                .again()
+                .env("VAULT_ADDR", &p.addr)
+                .env("VAULT_TOKEN", &token)
+                .canary(&token)
+                .args(["sync", "-q"])
+                .stderr("")
+                .file(".env", &expected)
+                .run();
+            assert!(p.requests().iter().any(|r| r.line.starts_with("LIST ")));
+        }
         // Outside the folder, and (when not recursive) below its first level: refused.
-        let mut refused = vec![format!("{}/kv/data/other/x", ran.prefix)];
+        let data = if version == 2 { "data/" } else { "" };
+        let mut refused = vec![format!("{}/kv/{data}other/x", ran.prefix)];
         if !recursive {
-            refused.push(format!("{}/kv/data/app/sub/cache", ran.prefix));
+            refused.push(format!("{}/kv/{data}app/sub/cache", ran.prefix));
         }
         for path in refused {
             let (status, _) = read_as(&token, &path);
-            assert_eq!(status, 403, "{path} with the folder policy");
+            assert_eq!(status, 403, "{path} with the folder policy (KV v{version})");
         }
-        let (status, _) = read_as(&token, &format!("{}/kv/data/app/db", ran.prefix));
+        let (status, _) = read_as(&token, &format!("{}/kv/{data}app/db", ran.prefix));
         assert_eq!(status, 200);
     }
 }

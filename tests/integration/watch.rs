@@ -346,3 +346,31 @@ fn run_watch_keeps_the_command_when_its_token_is_revoked() {
         "{stderr}"
     );
 }
+
+/// A poll costs one read per secret: the mount found by the first read is not looked up again.
+#[test]
+fn a_poll_reads_each_secret_and_looks_up_no_mount() {
+    let t = app();
+    let proxy = Proxy::forward(&server().addr).start();
+    let mut running = t
+        .env("VAULT_ADDR", &proxy.addr)
+        .args(["sync", "--watch", "--interval", "200ms"])
+        .spawn();
+    running.wait_until("four reads of the secret", LONG, || {
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.line.contains("/kv/data/app"))
+            .count()
+            >= 4
+    });
+    running.signal(libc::SIGTERM);
+    let (code, stderr) = running.finish(LONG);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<String> = proxy.requests().into_iter().map(|r| r.line).collect();
+    let lookups = lines
+        .iter()
+        .filter(|l| l.contains("sys/internal/ui/mounts"))
+        .count();
+    assert_eq!(lookups, 1, "{lines:#?}");
+}

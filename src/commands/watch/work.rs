@@ -74,7 +74,11 @@ pub(super) async fn perform(
 
 /// Resolve, read (the dynamic secrets too, unless `cached`) and assemble.
 pub(super) async fn read(ctx: &Ctx<'_>, cached: Option<Vec<Result<Read, VaultError>>>) -> Polled {
-    let resolved = resolve::resolve(ctx.plan, ctx.client, ctx.concurrency).await;
+    // The mounts found by the last good read are taken as known: a poll costs one request per
+    // secret (and one listing per folder), not a mount lookup more. A failed read forgets them,
+    // so the next one finds them again (a mount moved or upgraded).
+    let known = ctx.mounts.borrow().clone();
+    let resolved = resolve::resolve_known(ctx.plan, ctx.client, ctx.concurrency, &known).await;
     let kv = fetch::fetch(&resolved, ctx.client, ctx.concurrency).await;
     let (dynamic, fresh) = match cached {
         Some(answers) => (answers, None),
@@ -85,6 +89,11 @@ pub(super) async fn read(ctx: &Ctx<'_>, cached: Option<Vec<Result<Read, VaultErr
         }
     };
     let fetched = assemble(ctx.plan, &resolved, Answers { kv, dynamic }).map_err(Error::from);
+    *ctx.mounts.borrow_mut() = if fetched.is_ok() {
+        resolved.mounts()
+    } else {
+        Vec::new()
+    };
     Polled {
         fetched,
         dynamic: fresh,
