@@ -298,8 +298,8 @@ pub struct ConnectionArgs {
     #[arg(long)]
     pub tls_skip_verify: bool,
 
-    /// Requests in flight at once [default: 16 over HTTP/1.1 connections, 128 over one HTTP/2
-    /// connection].
+    /// Requests in flight at once [default over HTTP/1.1 connections: 16, or 48 once an answer
+    /// shows the server more than 5 ms away; 128 over one HTTP/2 connection].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: Option<u16>,
 

@@ -11,19 +11,27 @@ use std::future::Future;
 use std::sync::OnceLock;
 
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::Semaphore;
 
 use crate::resolve::Resolved;
 use crate::vault::dynamic::{self, Lease};
 use crate::vault::kv::{self, KvRef, Read};
 use crate::vault::{Client, VaultError};
 
-/// Requests in flight over HTTP/1.1, where each is a connection of its own. On loopback the
-/// server's throughput flattens out above 4–8 in flight (`docs/vault-api.md`, throughput) and 2
-/// to 256 in flight all took the same time for 1000 secrets (bench/RESULTS.md); across a
-/// network each round of requests costs a round trip, and at RTT 20 ms 100 secrets took
-/// 371–379 ms at 8 connections and 167–177 ms at 32. 16 takes most of that gain for half the
-/// connections.
+/// Requests in flight over HTTP/1.1 (each a connection of its own) to a server that answers
+/// within [`NEAR`]: on loopback or a LAN the server's CPU is the limit, and more connections
+/// only cost it (measured at N = 100 and 1000: 32 took 1.05–1.10× the time of 16, 64
+/// 1.16–1.22×; `bench/RESULTS.md`, the concurrency sweep).
 pub const HTTP1_CONCURRENCY: usize = 16;
+
+/// Requests in flight over HTTP/1.1 once an answer shows the server is farther than [`NEAR`]:
+/// every round of requests then costs a round trip. At RTT 20 ms, 48 took 1.00–1.01× the time
+/// of the best fixed level for N = 100 and 1000, where 16 took 1.25–1.69× and 32 up to 1.12×.
+pub const HTTP1_FAR_CONCURRENCY: usize = 48;
+
+/// A server whose quickest answer takes longer than this is across a network, not next door.
+pub const NEAR: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Streams in flight over one HTTP/2 connection (TLS servers negotiate it by ALPN). Streams are
 /// cheap, and across a network every round of requests costs a round trip: 100 secrets at 8 in
@@ -96,6 +104,10 @@ pub async fn fetch_all(
 /// - **Over TLS, the first request goes alone** when nothing has been asked yet: until an
 ///   answer comes, nobody knows whether the server speaks HTTP/2, and requests sent together
 ///   would each open a connection and a handshake of their own instead of sharing one.
+/// - **A far server gets more in flight**: over HTTP/1.1, as soon as any answer has taken
+///   longer than [`NEAR`] (a round trip across a network), up to [`HTTP1_FAR_CONCURRENCY`]
+///   requests go at once instead of [`HTTP1_CONCURRENCY`]; a server next door, whose CPU is the
+///   limit, is not sent more than it can serve.
 /// - **Once the server is down** (unreachable, sealed, failing), requests not yet started fail
 ///   at once with the same error instead of each waiting through its own retries until the
 ///   deadline.
@@ -134,11 +146,28 @@ where
         let (i, result) = one(first).await;
         answers[i] = Some(result);
     }
-    let in_flight = concurrency.unwrap_or_else(|| default_concurrency(client));
-    let mut stream = futures_util::stream::iter(rest.map(one)).buffer_unordered(in_flight);
-    while let Some((i, result)) = stream.next().await {
+    // The limit grows (once) when an answer shows the server is far: see HTTP1_FAR_CONCURRENCY.
+    let adaptive = concurrency.is_none() && !client.http2();
+    let limit = concurrency.unwrap_or_else(|| default_concurrency(client));
+    let permits = Semaphore::new(limit);
+    let mut far = limit != HTTP1_CONCURRENCY;
+    let mut pending: FuturesUnordered<_> = rest
+        .map(|i| {
+            let (one, permits) = (&one, &permits);
+            async move {
+                let _permit = permits.acquire().await;
+                one(i).await
+            }
+        })
+        .collect();
+    while let Some((i, result)) = pending.next().await {
         answers[i] = Some(result);
+        if adaptive && !far && client.fastest().is_some_and(|t| t > NEAR) {
+            far = true;
+            permits.add_permits(HTTP1_FAR_CONCURRENCY - HTTP1_CONCURRENCY);
+        }
     }
+    drop(pending);
     answers
         .into_iter()
         .map(|a| {
@@ -151,10 +180,13 @@ where
         .collect()
 }
 
-/// Requests in flight when `--concurrency` is not given: by what the server answered over.
+/// Requests in flight when `--concurrency` is not given: by what the server answered over and
+/// how far away it is.
 fn default_concurrency(client: &Client) -> usize {
     if client.http2() {
         HTTP2_CONCURRENCY
+    } else if client.fastest().is_some_and(|t| t > NEAR) {
+        HTTP1_FAR_CONCURRENCY
     } else {
         HTTP1_CONCURRENCY
     }

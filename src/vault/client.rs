@@ -61,6 +61,8 @@ pub struct Client {
     requests: AtomicU64,
     http2: AtomicBool,
     answered: AtomicBool,
+    /// The quickest answer so far, in microseconds: how far away the server is.
+    fastest: AtomicU64,
     /// The end of the run (or of a watch cycle): no wait (a `Retry-After`, a backoff) is
     /// begun that would pass it.
     deadline: Mutex<Option<Instant>>,
@@ -141,6 +143,7 @@ impl Client {
             requests: AtomicU64::new(0),
             http2: AtomicBool::new(false),
             answered: AtomicBool::new(false),
+            fastest: AtomicU64::new(u64::MAX),
             deadline: Mutex::new(None),
             max_response: AtomicU64::new(DEFAULT_MAX_RESPONSE),
         })
@@ -198,6 +201,15 @@ impl Client {
     /// requests sent together now would each open a connection and a handshake of their own.
     pub fn cold(&self) -> bool {
         self.base.scheme() == "https" && !self.answered.load(Ordering::Relaxed)
+    }
+
+    /// The quickest answer so far (from sending the request to its status line), if any: the
+    /// round trip to the server plus its least work.
+    pub fn fastest(&self) -> Option<Duration> {
+        match self.fastest.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            micros => Some(Duration::from_micros(micros)),
+        }
     }
 
     /// How many HTTP requests this client sent (retries included).
@@ -297,10 +309,13 @@ impl Client {
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let request = self.request(&method, &url, namespace.as_ref(), body.as_deref());
+            let sent = Instant::now();
             // What to do if the request cannot be retried: the error it ends with.
             let (wait, give_up) = match request.send().await {
                 Ok(response) => {
                     self.answered.store(true, Ordering::Relaxed);
+                    let took = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
+                    self.fastest.fetch_min(took, Ordering::Relaxed);
                     if response.version() == reqwest::Version::HTTP_2 {
                         self.http2.store(true, Ordering::Relaxed);
                     }

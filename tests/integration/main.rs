@@ -12,6 +12,7 @@ mod test;
 mod action;
 mod auth;
 mod check;
+mod concurrency;
 mod dynamic;
 mod errors;
 mod export;
