@@ -1,9 +1,33 @@
-//! Where requests may go: never through a proxy to this machine, never redirected to another
-//! origin, and never a password shown from the address.
+//! The server's address: the API base it gives (or why it cannot be one), and where requests
+//! may go: never through a proxy to this machine, never redirected to another origin, and never
+//! a password shown from the address.
 
 use reqwest::{Url, redirect};
 
+use super::VaultError;
+
 /// Whether the address names this machine: such requests never go through a proxy.
+/// The base of every API URL (`<address>/v1/`), or why `address` cannot be one: a message that
+/// says what to write instead, never showing a password the address holds.
+pub(super) fn api_base(address: &str) -> Result<Url, VaultError> {
+    let invalid = |reason: &str| VaultError::InvalidAddress {
+        address: redact_address(address),
+        reason: reason.to_owned(),
+    };
+    let trimmed = address.trim_end_matches('/');
+    if !trimmed.contains("://") {
+        return Err(invalid(&format!(
+            "it has no scheme; write https://{} (or http:// for a server without TLS)",
+            redact_address(trimmed)
+        )));
+    }
+    let base = Url::parse(&format!("{trimmed}/v1/")).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
+        return Err(invalid("it must be an http:// or https:// URL with a host"));
+    }
+    Ok(base)
+}
+
 pub(super) fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;

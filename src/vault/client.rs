@@ -33,7 +33,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::VaultError;
-use super::address::{is_loopback, redact_address, same_origin_only};
+use super::address::{api_base, is_loopback, redact_address, same_origin_only};
 pub use super::reply::Reply;
 use super::reply::{clean_text, parse_reply};
 use super::retry::{RETRIES, backoff, retryable};
@@ -73,23 +73,11 @@ impl Client {
     /// A client for `address` that sends `namespace` (if any) on every request. The token is
     /// set once known, with [`Client::set_token`]: a login needs the client before it has one.
     pub fn new(address: &str, namespace: Option<&str>, tls: &Tls) -> Result<Client, VaultError> {
-        let shown = redact_address(address);
         let invalid = |reason: &str| VaultError::InvalidAddress {
-            address: shown.clone(),
+            address: redact_address(address),
             reason: reason.to_owned(),
         };
-        let trimmed = address.trim_end_matches('/');
-        if !trimmed.contains("://") {
-            return Err(invalid(&format!(
-                "it has no scheme; write https://{} (or http:// for a server without TLS)",
-                redact_address(trimmed)
-            )));
-        }
-        let mut base =
-            Url::parse(&format!("{trimmed}/v1/")).map_err(|e| invalid(&e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
-            return Err(invalid("it must be an http:// or https:// URL with a host"));
-        }
+        let mut base = api_base(address)?;
         let namespace = match namespace.filter(|ns| !ns.is_empty()) {
             Some(ns) => Some(namespace_header(ns)?),
             None => None,
@@ -134,7 +122,7 @@ impl Client {
             .finish();
         Ok(Client {
             http,
-            address: redact_address(trimmed),
+            address: redact_address(address.trim_end_matches('/')),
             base,
             token: Mutex::new(None),
             namespace,
