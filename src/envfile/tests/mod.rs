@@ -1,3 +1,6 @@
+//! Reading hand-kept files: agreement across readers, refusals naming line and reader, and
+//! properties over generated lines (the values each reader reads are in `values.rs`).
+
 use super::*;
 use Reader::{
     DockerCompose, Dotenvy, Godotenv, Node, NodeDotenv, PythonDotenv, PythonDotenvRaw, Sh,
