@@ -172,8 +172,9 @@ pub async fn login(client: &Client, login: &Login) -> Result<Token, VaultError> 
     })
 }
 
-/// `lease_duration` and `renewable` of an `auth` object.
-fn life(auth: &Value) -> Life {
+/// `lease_duration` and `renewable` of an `auth` object, or of the answer to a dynamic read
+/// (the same two fields, for its lease).
+pub(super) fn life(auth: &Value) -> Life {
     Life {
         ttl: Duration::from_secs(
             auth.get("lease_duration")

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::auth::{Life, life};
 use super::kv::{Data, Read, encode_path};
 use super::{Client, VaultError};
 use crate::secret::Secret;
@@ -89,18 +90,15 @@ fn lease(path: &str, body: &Value) -> Option<Lease> {
     if id.is_empty() {
         return None;
     }
+    let Life {
+        ttl: duration,
+        renewable,
+    } = life(body);
     Some(Lease {
         id: Secret::new(id),
         path: path.to_owned(),
-        duration: Duration::from_secs(
-            body.get("lease_duration")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
-        ),
-        renewable: body
-            .get("renewable")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        duration,
+        renewable,
     })
 }
 
