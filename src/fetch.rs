@@ -146,11 +146,11 @@ where
         let (i, result) = one(first).await;
         answers[i] = Some(result);
     }
-    // The limit grows (once) when an answer shows the server is far: see HTTP1_FAR_CONCURRENCY.
-    let adaptive = concurrency.is_none() && !client.http2();
     let limit = concurrency.unwrap_or_else(|| default_concurrency(client));
     let permits = Semaphore::new(limit);
-    let mut far = limit != HTTP1_CONCURRENCY;
+    // The near default grows (once) when an answer shows the server is far: see
+    // HTTP1_FAR_CONCURRENCY.
+    let mut may_grow = concurrency.is_none() && limit == HTTP1_CONCURRENCY && !client.http2();
     let mut pending: FuturesUnordered<_> = rest
         .map(|i| {
             let (one, permits) = (&one, &permits);
@@ -162,8 +162,8 @@ where
         .collect();
     while let Some((i, result)) = pending.next().await {
         answers[i] = Some(result);
-        if adaptive && !far && client.fastest().is_some_and(|t| t > NEAR) {
-            far = true;
+        if may_grow && far(client) {
+            may_grow = false;
             permits.add_permits(HTTP1_FAR_CONCURRENCY - HTTP1_CONCURRENCY);
         }
     }
@@ -185,9 +185,14 @@ where
 fn default_concurrency(client: &Client) -> usize {
     if client.http2() {
         HTTP2_CONCURRENCY
-    } else if client.fastest().is_some_and(|t| t > NEAR) {
+    } else if far(client) {
         HTTP1_FAR_CONCURRENCY
     } else {
         HTTP1_CONCURRENCY
     }
+}
+
+/// Whether an answer so far shows the server across a network: its quickest took over [`NEAR`].
+fn far(client: &Client) -> bool {
+    client.fastest().is_some_and(|t| t > NEAR)
 }

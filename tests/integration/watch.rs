@@ -15,17 +15,13 @@ const LONG: Duration = Duration::from_secs(20);
 /// A child that records the value it got, and its stop, in `seen`.
 const CHILD: &str = r#"echo "$API_KEY" >> seen; trap 'echo stopped >> seen; exit 0' TERM; while :; do sleep 0.1; done"#;
 
-/// `kvenv run --watch` of [`CHILD`], polling every 300 ms.
-const RUN_WATCH: [&str; 8] = [
-    "run",
-    "--watch",
-    "--interval",
-    "300ms",
-    "--",
-    "sh",
-    "-c",
-    CHILD,
-];
+/// `kvenv run --watch` of [`CHILD`], polling every `interval`, with `flags` before the command.
+fn run_watch<'a>(interval: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+    let mut argv = vec!["run", "--watch", "--interval", interval];
+    argv.extend(flags);
+    argv.extend(["--", "sh", "-c", CHILD]);
+    argv
+}
 
 fn app() -> Test {
     Test::new()
@@ -44,7 +40,7 @@ fn put(t_prefix: &str, value: &str) {
 
 #[test]
 fn a_changed_value_restarts_the_command_with_it_and_nothing_else_does() {
-    let mut running = app().args(RUN_WATCH).spawn();
+    let mut running = app().args(run_watch("300ms", &[])).spawn();
     running.wait_until("the first start", LONG, || {
         running.read("seen") == "CANARY-first\n"
     });
@@ -72,7 +68,10 @@ fn a_changed_value_restarts_the_command_with_it_and_nothing_else_does() {
 fn an_outage_keeps_the_command_running_and_is_reported_once_each_way() {
     let t = app();
     let proxy = Proxy::forward(&server().addr).start();
-    let mut running = t.env("VAULT_ADDR", &proxy.addr).args(RUN_WATCH).spawn();
+    let mut running = t
+        .env("VAULT_ADDR", &proxy.addr)
+        .args(run_watch("300ms", &[]))
+        .spawn();
     running.wait_until("the first start", LONG, || {
         running.read("seen") == "CANARY-first\n"
     });
@@ -153,16 +152,7 @@ fn a_renewable_token_is_kept_alive_past_its_ttl() {
     let mut running = t
         .env("VAULT_TOKEN", &token)
         .canary(&token)
-        .args([
-            "run",
-            "--watch",
-            "--interval",
-            "500ms",
-            "--",
-            "sh",
-            "-c",
-            CHILD,
-        ])
+        .args(run_watch("500ms", &[]))
         .spawn();
     running.wait_until("the start", LONG, || {
         running.read("seen") == "CANARY-first\n"
@@ -294,17 +284,7 @@ fn a_login_token_at_its_max_ttl_is_replaced_by_logging_in_again() {
         .env("ROLE_ID", &role_id)
         .env("SECRET_ID", &secret_id)
         .canary(&secret_id)
-        .args([
-            "run",
-            "-v",
-            "--watch",
-            "--interval",
-            "500ms",
-            "--",
-            "sh",
-            "-c",
-            CHILD,
-        ])
+        .args(run_watch("500ms", &["-v"]))
         .spawn();
     running.wait_until("the start", LONG, || {
         running.read("seen") == "CANARY-first\n"
@@ -329,7 +309,7 @@ fn run_watch_keeps_the_command_when_its_token_is_revoked() {
     let mut running = t
         .env("VAULT_TOKEN", &token)
         .canary(&token)
-        .args(RUN_WATCH)
+        .args(run_watch("300ms", &[]))
         .spawn();
     running.wait_until("the start", LONG, || {
         running.read("seen") == "CANARY-first\n"
