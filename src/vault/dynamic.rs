@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::auth::{Life, life};
-use super::kv::{Data, Read, encode_path};
+use super::kv::{Read, V1Answer, encode_path};
 use super::{Client, VaultError};
 use crate::secret::Secret;
 
@@ -61,12 +61,8 @@ pub async fn read(client: &Client, path: &str) -> Result<Dynamic, VaultError> {
             });
         }
     }
-    #[derive(serde::Deserialize)]
-    struct Answer {
-        data: Option<Data>,
-    }
-    let data = match serde_json::from_slice::<Answer>(&reply.raw) {
-        Ok(Answer { data: Some(data) }) => data,
+    let data = match serde_json::from_slice::<V1Answer>(&reply.raw) {
+        Ok(V1Answer { data: Some(data) }) => data,
         _ => {
             return Err(VaultError::BadResponse {
                 reason: format!("the answer for {path} has no data object"),

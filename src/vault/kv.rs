@@ -293,10 +293,10 @@ pub async fn read(client: &Client, secret: &KvRef) -> Result<Read, VaultError> {
     }
 }
 
-/// `{"data": {...}}`: a KV v1 answer.
+/// `{"data": {...}}`: a KV v1 answer, and the answer to any plain read (a dynamic secret's).
 #[derive(serde::Deserialize)]
-struct V1Answer {
-    data: Option<Data>,
+pub(super) struct V1Answer {
+    pub(super) data: Option<Data>,
 }
 
 /// `{"data": {"data": {...}, "metadata": {...}}}`: a KV v2 answer.
