@@ -23,7 +23,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use crate::error::{Error, io_reason};
-use crate::secret::Secret;
+use crate::secret::{Secret, Var};
 
 #[cfg(unix)]
 pub use libc::{SIGHUP, SIGINT, SIGKILL, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
@@ -55,6 +55,34 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// `program` with its arguments and its environment changed: what `run` execs, and what
+    /// [`Child::spawn`] starts.
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.program);
+        cmd.args(&self.args);
+        for name in &self.remove {
+            cmd.env_remove(name);
+        }
+        for (name, value) in &self.set {
+            cmd.env(name, value.expose());
+        }
+        cmd
+    }
+
+    /// Why the command could not be started: exit 127 when it is not found, else 126, as a
+    /// shell reports it.
+    pub fn not_started(&self, e: &std::io::Error) -> Error {
+        Error::Exec {
+            command: self.program.to_string_lossy().into_owned(),
+            reason: io_reason(e),
+            code: if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            },
+        }
+    }
+
     /// The command as messages name it: its program's file name.
     pub fn name(&self) -> String {
         std::path::Path::new(&self.program)
@@ -65,6 +93,15 @@ impl Spec {
     }
 }
 
+/// The variables to set in the command's environment: every secret, except (with
+/// `--no-override`) those already set in kvenv's own.
+pub fn environment(vars: &[Var], no_override: bool) -> Vec<(String, Secret)> {
+    vars.iter()
+        .filter(|v| !(no_override && std::env::var_os(&v.name).is_some()))
+        .map(|v| (v.name.clone(), v.value.clone()))
+        .collect()
+}
+
 /// A running command.
 pub struct Child {
     inner: tokio::process::Child,
@@ -73,17 +110,9 @@ pub struct Child {
 }
 
 impl Child {
-    /// Start `spec`. A command that cannot be started is exit 127 (not found) or 126, as a
-    /// shell reports it.
+    /// Start `spec` ([`Spec::not_started`] if it cannot be).
     pub fn spawn(spec: &Spec) -> Result<Child, Error> {
-        let mut cmd = tokio::process::Command::new(&spec.program);
-        cmd.args(&spec.args);
-        for name in &spec.remove {
-            cmd.env_remove(name);
-        }
-        for (name, value) in &spec.set {
-            cmd.env(name, value.expose());
-        }
+        let mut cmd = tokio::process::Command::from(spec.command());
         #[cfg(target_os = "linux")]
         // SAFETY: prctl is async-signal-safe and touches only the child's own state.
         unsafe {
@@ -94,15 +123,7 @@ impl Child {
                 Ok(())
             });
         }
-        let inner = cmd.spawn().map_err(|e| Error::Exec {
-            command: spec.program.to_string_lossy().into_owned(),
-            reason: io_reason(&e),
-            code: if e.kind() == std::io::ErrorKind::NotFound {
-                127
-            } else {
-                126
-            },
-        })?;
+        let inner = cmd.spawn().map_err(|e| spec.not_started(&e))?;
         Ok(Child {
             #[cfg(unix)]
             pid: inner.id().map(|p| p as i32).unwrap_or(0),

@@ -3,7 +3,7 @@
 use super::session::{Leases, fetch_all};
 use super::watch::{self, Sink};
 use super::{load, ui};
-use crate::child::Spec;
+use crate::child::{self, Spec};
 use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::plan::Overrides;
@@ -27,13 +27,13 @@ pub(super) fn run(a: &RunArgs) -> Result<u8, Error> {
     } else {
         settings::credential_variables(&plan.vault.auth)
     };
+    let spec = Spec {
+        program: program.clone(),
+        args: args.to_vec(),
+        remove,
+        set: Vec::new(),
+    };
     if a.watch.watch || plan.entries.iter().any(|e| e.dynamic) {
-        let spec = Spec {
-            program: program.clone(),
-            args: args.to_vec(),
-            remove,
-            set: Vec::new(),
-        };
         let options = watch::Options {
             interval: a.watch.watch.then_some(a.watch.interval),
             grace: a.grace,
@@ -47,32 +47,18 @@ pub(super) fn run(a: &RunArgs) -> Result<u8, Error> {
     }
     let fetched = fetch_all(&plan, &a.vault, &ui, Leases::Revoke)?;
     render::no_nul(&fetched.vars)?;
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args);
-    for name in remove {
-        cmd.env_remove(name);
-    }
-    for v in &fetched.vars {
-        if a.no_override && std::env::var_os(&v.name).is_some() {
-            continue;
-        }
-        cmd.env(&v.name, v.value.expose());
-    }
+    let spec = Spec {
+        set: child::environment(&fetched.vars, a.no_override),
+        ..spec
+    };
+    let mut cmd = spec.command();
     #[cfg(unix)]
     let e = std::os::unix::process::CommandExt::exec(&mut cmd);
     // No exec on Windows: the command runs as kvenv's child, and its code is kvenv's.
     #[cfg(not(unix))]
     let e = match cmd.status() {
-        Ok(status) => return Ok(crate::child::exit_code(status)),
+        Ok(status) => return Ok(child::exit_code(status)),
         Err(e) => e,
     };
-    Err(Error::Exec {
-        command: program.to_string_lossy().into_owned(),
-        reason: crate::error::io_reason(&e),
-        code: if e.kind() == std::io::ErrorKind::NotFound {
-            127
-        } else {
-            126
-        },
-    })
+    Err(spec.not_started(&e))
 }

@@ -33,7 +33,7 @@ use crate::cli::ConnectionArgs;
 use crate::error::{Error, code};
 use crate::lifetime::Backoff;
 use crate::plan::Plan;
-use crate::secret::{Secret, Var};
+use crate::secret::Var;
 use crate::ui::Ui;
 use crate::vault::auth::{self, Method, Token};
 use crate::vault::dynamic::Lease;
@@ -239,7 +239,7 @@ impl State {
                     ));
                     child.stop(options.restart_signal, options.grace).await;
                 }
-                spec.set = environment(&fetched.vars, *no_override);
+                spec.set = child::environment(&fetched.vars, *no_override);
                 self.child = Some(Child::spawn(spec)?);
             }
             Sink::File {
@@ -304,14 +304,6 @@ fn changed_names(old: &[Var], new: &[Var]) -> Vec<String> {
         }
     }
     names
-}
-
-/// The variables to set in the command's environment.
-fn environment(vars: &[Var], no_override: bool) -> Vec<(String, Secret)> {
-    vars.iter()
-        .filter(|v| !(no_override && std::env::var_os(&v.name).is_some()))
-        .map(|v| (v.name.clone(), v.value.clone()))
-        .collect()
 }
 
 /// `--exec CMD` after a rewrite: `sh -c CMD`, waited for; a failure is reported, not fatal.
